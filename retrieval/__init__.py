@@ -1,0 +1,1 @@
+"""hippograph's retrieval API: Personalized PageRank over the knowledge graph, reranked, in time order."""

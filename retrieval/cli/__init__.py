@@ -1,0 +1,20 @@
+"""The ``hippograph`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from retrieval.cli import neo4j_cmd
+
+app = typer.Typer(
+    name="hippograph",
+    help="hippograph: a temporal knowledge-graph memory for LLM applications.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(neo4j_cmd.app, name="neo4j")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
