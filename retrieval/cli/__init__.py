@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from retrieval.cli import neo4j_cmd
+from retrieval.cli import ingest_cmd, neo4j_cmd
 
 app = typer.Typer(
     name="hippograph",
@@ -13,6 +13,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(neo4j_cmd.app, name="neo4j")
+app.command()(ingest_cmd.ingest)
+app.command()(ingest_cmd.stats)
+app.command()(ingest_cmd.reindex)
 
 
 def main() -> None:
