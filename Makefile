@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(HG) neo4j start
-	$(HG) neo4j status
+	$(BIN)/python -m dagster_project.run data/sample
+	$(HG) stats
+	@echo
+	@echo "Explore: open the Neo4j Browser at the URL above (user neo4j, password in the file"
+	@echo "named by 'hippograph neo4j status'); Dagster runs: make ui. Stop Neo4j: $(HG) neo4j stop"
 
 test: setup
 	$(BIN)/python -m pytest

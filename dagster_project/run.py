@@ -12,8 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, ExecuteInProcessResult
 
 from dagster_project.definitions import defs
 from dagster_project.partitions import SOURCES
@@ -55,11 +56,31 @@ def run_ingest(paths: Sequence[Path], instance: DagsterInstance) -> bool:
     job = defs.resolve_job_def("ingest_job")
     ok = True
     for key in keys:
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=_QUIET
+        )
         ok = ok and result.success
-        status = "ok" if result.success else "FAILED"
-        print(f"ingest_job[{key}]: {status} (run {result.run_id})")  # noqa: T201
+        if not result.success:
+            print(f"FAILED {key} (run {result.run_id}); see the run in the Dagster UI")  # noqa: T201
+            continue
+        docs = _metadata(result, "documents")
+        facts = _metadata(result, "extracted_facts")
+        print(  # noqa: T201
+            f"ok  {key}: {docs.get('documents_written', 0)} documents written, "
+            f"{docs.get('documents_unchanged', 0)} unchanged, "
+            f"{docs.get('passages_written', 0)} passages, {facts.get('facts', 0)} facts "
+            f"(run {result.run_id[:8]})"
+        )
     return ok
+
+
+# Dagster's console logger at DEBUG prints every step event; warnings are enough here.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _metadata(result: ExecuteInProcessResult, node: str) -> dict[str, Any]:
+    events = result.asset_materializations_for_node(node)
+    return {k: v.value for k, v in events[0].metadata.items()} if events else {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
