@@ -109,3 +109,40 @@ def test_stats_without_a_password_is_a_clear_error(
         get_settings.cache_clear()
     assert code == 1
     assert "password" in out.lower()
+
+
+def test_ingest_with_cached_openie_triples(cli_env: Path, tmp_path: Path) -> None:
+    records = [
+        {"id": "p1", "title": "Kestrel", "text": "The Kestrel was designed by Elias Brandt."},
+        {"id": "p2", "title": "Elias Brandt", "text": "Elias Brandt was born in Tartu."},
+    ]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    openie = tmp_path / "openie.json"
+    openie.write_text(
+        json.dumps(
+            {
+                "docs": [
+                    {
+                        "passage": "Kestrel\nThe Kestrel was designed by Elias Brandt.",
+                        "extracted_entities": ["Kestrel", "Elias Brandt"],
+                        "extracted_triples": [["Kestrel", "designed by", "Elias Brandt"]],
+                    },
+                    {
+                        "passage": "Elias Brandt\nElias Brandt was born in Tartu.",
+                        "extracted_entities": ["Elias Brandt", "Tartu"],
+                        "extracted_triples": [["Elias Brandt", "born in", "Tartu"]],
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, out = run("ingest", str(corpus), "--openie", str(openie), "--json")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["facts"] == 2
+    code, out = run("stats", "--json")
+    stats = json.loads(out)["neo4j"]
+    # Kestrel, Elias Brandt and Tartu; the bridge entity is shared by both passages' facts.
+    assert stats["entities"] == 3 and stats["facts"] == 2 and stats["relations"] == 2
