@@ -1,1 +1,4 @@
-"""hippograph's retrieval API: Personalized PageRank over the knowledge graph, reranked, in time order."""
+"""hippograph's retrieval API and command line.
+
+Personalized PageRank over the knowledge graph, reranked, in time order.
+"""
