@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from retrieval.cli import ingest_cmd, neo4j_cmd
+from retrieval.cli import eval_cmd, ingest_cmd, neo4j_cmd, query_cmd
 
 app = typer.Typer(
     name="hippograph",
@@ -16,6 +16,8 @@ app.add_typer(neo4j_cmd.app, name="neo4j")
 app.command()(ingest_cmd.ingest)
 app.command()(ingest_cmd.stats)
 app.command()(ingest_cmd.reindex)
+app.command()(query_cmd.query)
+app.add_typer(eval_cmd.app, name="eval")
 
 
 def main() -> None:

@@ -1,0 +1,128 @@
+"""Retrieval configuration as data: a frozen :class:`RetrievalConfig` and named presets.
+
+An evaluation runs presets side by side with ``retriever.retrieve(q, config=Preset.DENSE)``,
+``config=Preset.PPR``, ... or with any ``RetrievalConfig`` (``preset_config(p).model_copy(
+update={...})`` for a variant).
+
+Seeding weights (see :mod:`retrieval.seeding`): an entity named in the query and matched
+exactly by canonical name gets ``exact_weight`` (1.0), by alias ``alias_weight`` (0.9), by
+fuzzy name ``fuzzy_weight`` times the similarity (0.8 x ratio >= ``fuzzy_min_ratio``), by
+embedding ``embedding_weight`` times the cosine (0.6 x cos >= ``entity_min_similarity``); a
+fact whose embedding is close to the query's (top ``fact_top_k``, cosine >=
+``fact_min_similarity``) gives its subject and object ``fact_weight`` times the cosine (0.5, as
+HippoRAG 2's query-to-triple linking). Each entity's total is divided by ``1 + log(1 + n)``
+for ``n`` passages mentioning it (HippoRAG's node specificity, softened). Passages are seeded
+by their dense score times ``passage_seed_weight`` (0.05, HippoRAG 2's passage node weight).
+
+Fusion: each signal (PPR mass, dense cosine, BM25, fact match) is max-normalised over the
+candidate pool and summed with the ``*_weight`` fusion weights. The defaults were chosen on
+the sample questions (``docs/sample-questions.md``); they are not tuned on a benchmark.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.ppr import PPRMethod
+
+
+class Preset(StrEnum):
+    """Named retrieval configurations, from the baselines to the full pipeline."""
+
+    DENSE = "dense"
+    BM25 = "bm25"
+    HYBRID = "hybrid"
+    PPR = "ppr"
+    PPR_RERANK = "ppr_rerank"
+    PPR_RERANK_TIMELINE = "ppr_rerank_timeline"
+
+
+class Signal(StrEnum):
+    """How passages are scored before fusion."""
+
+    DENSE = "dense"
+    LEXICAL = "lexical"
+    GRAPH = "graph"  # PPR over the projection, fused with dense, lexical and fact match
+
+
+class RetrievalConfig(BaseModel):
+    """Everything that decides how one query is answered. Frozen; build variants by copy."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "custom"
+    signals: frozenset[Signal] = frozenset({Signal.DENSE, Signal.LEXICAL, Signal.GRAPH})
+
+    # Candidates.
+    dense_pool: int = Field(default=50, ge=1, description="passages taken from FAISS")
+    lexical_pool: int = Field(default=50, ge=1, description="passages taken from BM25")
+
+    # Seeding.
+    exact_weight: float = Field(default=1.0, ge=0)
+    alias_weight: float = Field(default=0.9, ge=0)
+    fuzzy_weight: float = Field(default=0.8, ge=0)
+    fuzzy_min_ratio: float = Field(default=0.88, gt=0, le=1)
+    embedding_weight: float = Field(default=0.6, ge=0)
+    entity_top_k: int = Field(default=3, ge=0)
+    entity_min_similarity: float = Field(default=0.75, ge=-1, le=1)
+    fact_weight: float = Field(default=0.5, ge=0)
+    fact_top_k: int = Field(default=5, ge=0)
+    fact_min_similarity: float = Field(default=0.45, ge=-1, le=1)
+    passage_seed_weight: float = Field(default=0.05, ge=0)
+
+    # PPR.
+    damping: float = Field(default=0.5, ge=0, lt=1)
+    ppr_method: PPRMethod = PPRMethod.PUSH
+    ppr_epsilon: float = Field(default=1e-7, gt=0)
+    ppr_degree_normalise: bool = True
+    ppr_degree_power: float = Field(default=1.0, ge=0, le=1)
+
+    # Fusion weights (max-normalised signals).
+    ppr_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=0.5, ge=0)
+    lexical_weight: float = Field(default=0.3, ge=0)
+    fact_match_weight: float = Field(default=0.3, ge=0)
+
+    # Iterative rerank.
+    rerank_rounds: int = Field(default=0, ge=0, le=10)
+    rerank_top_passages: int = Field(default=5, ge=1)
+    bridge_facts: int = Field(default=3, ge=1)
+    bridge_weight: float = Field(default=0.5, ge=0)
+
+    # Timeline.
+    timeline: bool = False
+    timeline_limit: int = Field(default=30, ge=0)
+    facts_limit: int = Field(default=10, ge=0)
+    as_of_filters_passages: bool = True
+
+
+_GRAPH = frozenset({Signal.DENSE, Signal.LEXICAL, Signal.GRAPH})
+
+PRESETS: MappingProxyType[Preset, RetrievalConfig] = MappingProxyType(
+    {
+        Preset.DENSE: RetrievalConfig(name=Preset.DENSE, signals=frozenset({Signal.DENSE})),
+        Preset.BM25: RetrievalConfig(name=Preset.BM25, signals=frozenset({Signal.LEXICAL})),
+        Preset.HYBRID: RetrievalConfig(
+            name=Preset.HYBRID, signals=frozenset({Signal.DENSE, Signal.LEXICAL})
+        ),
+        Preset.PPR: RetrievalConfig(name=Preset.PPR, signals=_GRAPH),
+        Preset.PPR_RERANK: RetrievalConfig(name=Preset.PPR_RERANK, signals=_GRAPH, rerank_rounds=2),
+        Preset.PPR_RERANK_TIMELINE: RetrievalConfig(
+            name=Preset.PPR_RERANK_TIMELINE, signals=_GRAPH, rerank_rounds=2, timeline=True
+        ),
+    }
+)
+"""The named presets; :data:`Preset.PPR_RERANK_TIMELINE` is the default of ``retrieve``."""
+
+
+def preset_config(config: Preset | str | RetrievalConfig) -> RetrievalConfig:
+    """The configuration of a preset name, or ``config`` itself.
+
+    Raises ``ValueError`` for an unknown preset name.
+    """
+    if isinstance(config, RetrievalConfig):
+        return config
+    return PRESETS[Preset(config)]

@@ -1,0 +1,184 @@
+"""Link a query to graph entities (the PPR seeds), with weights and the reason for each.
+
+Four name signals and one fact signal (weights in :mod:`retrieval.config`):
+
+1. *exact*: a query mention (a spaCy entity, a noun chunk without determiners, a run of proper
+   nouns) whose canonical form is an entity's canonical name;
+2. *alias*: ... is the canonical form of one of an entity's aliases;
+3. *fuzzy*: ... is close to an entity's canonical name (``difflib`` ratio), comparing only the
+   entities that share a word with the mention (an inverted index, so not all entities);
+4. *embedding*: the mention's embedding is near an entity's in the ``entity`` FAISS collection;
+5. *fact*: the query's embedding is near a fact's (``fact`` collection), as in HippoRAG 2:
+   the fact's subject and object become seeds weighted by the similarity.
+
+An entity's weights add up over signals and mentions, and the total is divided by
+``1 + ln(1 + n)`` for the ``n`` passages mentioning it, so that hubs weigh less.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+from spacy.tokens import Doc
+
+from graph.projection_loader import LoadedGraph
+from pipelines.extraction.spacy_patterns import NON_ENTITY_LABELS, clean_name
+from pipelines.models import canonical_name
+from pipelines.vectorstore import VectorCollection
+from retrieval.config import RetrievalConfig
+from retrieval.lexical import STOPWORDS
+from retrieval.results import LinkKind, SeedEntity
+
+_SKIP_POS = frozenset({"DET", "PRON", "ADP", "PUNCT", "CCONJ", "SCONJ", "AUX", "PART"})
+
+
+@dataclass(frozen=True, eq=False)
+class LinkIndex:
+    """Name lookups over one loaded graph's entities."""
+
+    by_canonical: Mapping[str, tuple[str, ...]]
+    by_alias: Mapping[str, tuple[str, ...]]
+    by_word: Mapping[str, tuple[str, ...]]
+    canonical: Mapping[str, str]
+
+
+def build_link_index(graph: LoadedGraph) -> LinkIndex:
+    """Canonical-name, alias and word indexes of the graph's entities: O(total name length)."""
+    by_canonical: defaultdict[str, list[str]] = defaultdict(list)
+    by_alias: defaultdict[str, list[str]] = defaultdict(list)
+    by_word: defaultdict[str, list[str]] = defaultdict(list)
+    canonical: dict[str, str] = {}
+    for entity in graph.entities.values():
+        name = entity.canonical or canonical_name(entity.name)
+        canonical[entity.id] = name
+        by_canonical[name].append(entity.id)
+        for alias in {canonical_name(a) for a in entity.aliases} - {name}:
+            by_alias[alias].append(entity.id)
+        for word in set(name.split()) - STOPWORDS:
+            by_word[word].append(entity.id)
+
+    def freeze(d: Mapping[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
+        return MappingProxyType({k: tuple(v) for k, v in d.items()})
+
+    return LinkIndex(
+        freeze(by_canonical), freeze(by_alias), freeze(by_word), MappingProxyType(canonical)
+    )
+
+
+def query_mentions(doc: Doc) -> list[str]:
+    """Candidate entity names in a parsed query, longest first, deduplicated by canonical form."""
+    spans: list[str] = [e.text for e in doc.ents if e.label_ not in NON_ENTITY_LABELS]
+    for chunk in doc.noun_chunks:
+        words = [t for t in chunk if t.pos_ not in _SKIP_POS]
+        if words:
+            spans.append(doc[words[0].i : words[-1].i + 1].text)
+            spans.append(words[-1].text if words[-1].pos_ == "PROPN" else "")
+    run: list[str] = []
+    for token in [*doc, None]:
+        if token is not None and token.pos_ == "PROPN":
+            run.append(token.text)
+        elif run:
+            spans.append(" ".join(run))
+            run = []
+    seen: dict[str, str] = {}
+    for span in spans:
+        key = canonical_name(clean_name(span))
+        if key and key not in STOPWORDS and key not in seen:
+            seen[key] = clean_name(span)
+    return sorted(seen.values(), key=len, reverse=True)
+
+
+@dataclass
+class _Seed:
+    weight: float = 0.0
+    links: set[LinkKind] = field(default_factory=set)
+    matched: str | None = None
+
+    def add(self, weight: float, link: LinkKind, matched: str) -> None:
+        self.weight += weight
+        self.links.add(link)
+        self.matched = self.matched or matched
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Seed entities with weights, and the query-to-fact similarities found on the way."""
+
+    entities: Mapping[str, SeedEntity]
+    fact_scores: Mapping[str, float]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {e: s.weight for e, s in self.entities.items()}
+
+
+def link_query(
+    graph: LoadedGraph,
+    index: LinkIndex,
+    mentions: Sequence[str],
+    *,
+    query_vector: npt.NDArray[np.float32],
+    mention_vectors: npt.NDArray[np.float32],
+    entity_vectors: VectorCollection | None,
+    fact_vectors: VectorCollection | None,
+    config: RetrievalConfig,
+) -> Seeds:
+    """Seed entities for a query (see the module docstring for the signals and weights)."""
+    seeds: defaultdict[str, _Seed] = defaultdict(_Seed)
+    for mention in mentions:
+        _link_name(seeds, index, mention, config)
+    if entity_vectors is not None and len(entity_vectors) and mention_vectors.shape[0]:
+        hits = entity_vectors.search(mention_vectors, config.entity_top_k or 1)
+        for mention, row in zip(mentions, hits, strict=True):
+            for eid, score in row[: config.entity_top_k]:
+                if score >= config.entity_min_similarity and eid in graph.entities:
+                    seeds[eid].add(config.embedding_weight * score, LinkKind.EMBEDDING, mention)
+    fact_scores: dict[str, float] = {}
+    if fact_vectors is not None and len(fact_vectors) and config.fact_top_k:
+        (row,) = fact_vectors.search(query_vector[None, :], config.fact_top_k)
+        for fid, score in row:
+            fact = graph.facts.get(fid)
+            if fact is None or score < config.fact_min_similarity:
+                continue
+            fact_scores[fid] = score
+            for eid in (fact.subject_id, fact.object_id):
+                seeds[eid].add(config.fact_weight * score, LinkKind.FACT, fact.statement)
+    entities = {}
+    for eid, seed in seeds.items():
+        n = len(graph.entity_passages.get(eid, ()))
+        weight = seed.weight / (1.0 + math.log1p(n))
+        if weight > 0.0 and eid in graph.entities:
+            entities[eid] = SeedEntity(
+                id=eid,
+                name=graph.entities[eid].name,
+                weight=weight,
+                links=sorted(seed.links),
+                matched=seed.matched,
+            )
+    return Seeds(MappingProxyType(entities), MappingProxyType(fact_scores))
+
+
+def _link_name(
+    seeds: defaultdict[str, _Seed], index: LinkIndex, mention: str, config: RetrievalConfig
+) -> None:
+    key = canonical_name(mention)
+    exact = index.by_canonical.get(key, ())
+    for eid in exact:
+        seeds[eid].add(config.exact_weight, LinkKind.EXACT, mention)
+    alias = [e for e in index.by_alias.get(key, ()) if e not in exact]
+    for eid in alias:
+        seeds[eid].add(config.alias_weight, LinkKind.ALIAS, mention)
+    if exact or alias:
+        return
+    candidates = {e for w in set(key.split()) - STOPWORDS for e in index.by_word.get(w, ())}
+    for eid in candidates:
+        ratio = SequenceMatcher(None, key, index.canonical[eid]).ratio()
+        if ratio >= config.fuzzy_min_ratio:
+            seeds[eid].add(config.fuzzy_weight * ratio, LinkKind.FUZZY, mention)
