@@ -1,0 +1,1 @@
+"""Evaluation harnesses: multi-hop passage recall (MuSiQue/HippoRAG and HotpotQA shapes)."""
