@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from retrieval.cli import eval_cmd, ingest_cmd, neo4j_cmd, query_cmd
+from retrieval.cli import consolidate_cmd, eval_cmd, ingest_cmd, neo4j_cmd, query_cmd
 
 app = typer.Typer(
     name="hippograph",
@@ -17,6 +17,9 @@ app.command()(ingest_cmd.ingest)
 app.command()(ingest_cmd.stats)
 app.command()(ingest_cmd.reindex)
 app.command()(query_cmd.query)
+app.command()(consolidate_cmd.consolidate)
+app.command()(consolidate_cmd.forget)
+app.command()(consolidate_cmd.restore)
 app.add_typer(eval_cmd.app, name="eval")
 
 

@@ -18,15 +18,25 @@ from pipelines.settings import get_settings
 def test_definitions_load_with_assets_checks_job_schedule_and_sensor() -> None:
     repo = defs.get_repository_def()
     asset_keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
-    assert {"documents", "extracted_facts", "faiss_index", "entity_synonyms"} <= asset_keys
+    assert {
+        "documents",
+        "extracted_facts",
+        "faiss_index",
+        "entity_synonyms",
+        "consolidated_graph",
+    } <= asset_keys
     check_names = {key.name for key in repo.asset_graph.asset_check_keys}
     assert check_names == {
         "faiss_passage_count_matches_neo4j",
         "every_fact_has_provenance",
         "unique_canonical_entity_names",
+        "one_current_value_per_single_valued_predicate",
+        "no_orphans",
     }
     assert defs.resolve_job_def("ingest_job").partitions_def is not None
+    assert defs.resolve_job_def("consolidation_job").partitions_def is None
     assert repo.has_schedule_def("nightly_ingest_schedule")
+    assert repo.has_schedule_def("nightly_consolidation_schedule")
     assert repo.has_sensor_def("inbox_sensor")
 
 
