@@ -86,7 +86,13 @@ def connect(settings: Settings, *, password: str | None = None) -> Driver:
         password: use this password instead of resolving one from the environment or file.
     """
     secret = password if password is not None else resolve_password(settings)
-    return GraphDatabase.driver(settings.bolt_uri, auth=(settings.neo4j_user, secret))
+    # Server notifications (e.g. "property key does not exist" for a property no node has yet)
+    # are hints for interactive use; logged per query they drown the output.
+    return GraphDatabase.driver(
+        settings.bolt_uri,
+        auth=(settings.neo4j_user, secret),
+        notifications_min_severity="OFF",
+    )
 
 
 def verify(driver: Driver) -> None:
