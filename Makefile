@@ -20,7 +20,15 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(HG) neo4j start
 	$(BIN)/python -m dagster_project.run data/sample
+	$(HG) consolidate
 	$(HG) stats
+	@echo; echo "== A two-hop question (the designer is named in one file, the birthplace in another):"
+	$(HG) query "Where was the designer of the Kestrel drone born?" --top-k 3
+	@echo; echo "== The same question with dense retrieval alone:"
+	$(HG) query "Where was the designer of the Kestrel drone born?" --top-k 3 --preset dense
+	@echo; echo "== A superseded fact: Halvard's CTO now, and as of mid-2020:"
+	$(HG) query "Who is the CTO of Halvard Robotics now?" --top-k 2
+	$(HG) query "Who was the CTO of Halvard Robotics?" --as-of 2020-06-01 --top-k 2
 	@echo
 	@echo "Explore: open the Neo4j Browser at the URL above (user neo4j, password in the file"
 	@echo "named by 'hippograph neo4j status'); Dagster runs: make ui. Stop Neo4j: $(HG) neo4j stop"
