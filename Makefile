@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HG := $(BIN)/hippograph
 
-.PHONY: setup demo test test-unit lint format bench ui clean-data
+.PHONY: setup demo test test-unit lint format bench ui browser-deps
 
 setup: $(STAMP)
 
@@ -33,8 +33,15 @@ demo: setup
 	@echo "Explore: open the Neo4j Browser at the URL above (user neo4j, password in the file"
 	@echo "named by 'hippograph neo4j status'); Dagster runs: make ui. Stop Neo4j: $(HG) neo4j stop"
 
-test: setup
+test: setup browser-deps
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the end-to-end browser tests (installed only when missing).
+browser-deps:
+	bash scripts/install_chromium.sh
+
+ui: setup
+	scripts/ui.sh
 
 test-unit: setup
 	$(BIN)/python -m pytest -m "not integration and not browser"

@@ -267,6 +267,18 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
+def free_port(preferred: int | None = None, *, avoid: int | None = None) -> int:
+    """``preferred`` if it is free (and not ``avoid``), else a free port chosen by the OS."""
+    if preferred is not None and preferred != avoid and port_is_free(preferred):
+        return preferred
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port: int = sock.getsockname()[1]
+        if port != avoid:
+            return port
+
+
 def dist_name(neo4j_version: str, browser_version: str) -> str:
     """The jar folder's name for a pair of versions."""
     for version in (neo4j_version, browser_version):

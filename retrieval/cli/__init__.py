@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from retrieval.cli import consolidate_cmd, eval_cmd, ingest_cmd, neo4j_cmd, query_cmd
+from retrieval.cli import (
+    consolidate_cmd,
+    eval_cmd,
+    explore_cmd,
+    ingest_cmd,
+    neo4j_cmd,
+    query_cmd,
+)
 
 app = typer.Typer(
     name="hippograph",
@@ -20,6 +27,7 @@ app.command()(query_cmd.query)
 app.command()(consolidate_cmd.consolidate)
 app.command()(consolidate_cmd.forget)
 app.command()(consolidate_cmd.restore)
+app.command()(explore_cmd.explore)
 app.add_typer(eval_cmd.app, name="eval")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from graph import ingest as stages
 from graph.driver import connect
 from graph.reader import GraphReader
 from graph.schema import ensure_schema
-from graph.server import LocalNeo4j
+from graph.server import LocalNeo4j, free_port
 from pipelines.embeddings import embedder_from_settings
 from pipelines.extraction.base import extractor_from_settings
 from pipelines.settings import ExtractorKind, Settings
@@ -95,18 +94,9 @@ def write_corpus(corpus: Sequence[Paragraph], path: Path) -> None:
             out.write(json.dumps({"id": f"p{i}", "title": p.title, "text": p.text}) + "\n")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def eval_settings(base: Settings, workdir: Path, extractor: ExtractorKind) -> Settings:
-    bolt = _free_port()
-    http = _free_port()
-    while http == bolt:
-        http = _free_port()
+    bolt = free_port()
+    http = free_port(avoid=bolt)
     # neo4j_uri and neo4j_password are set explicitly so that NEO4J_URI / NEO4J_PASSWORD in the
     # environment never point the evaluation at the user's own server.
     return Settings(

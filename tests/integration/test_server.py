@@ -14,17 +14,10 @@ from neo4j import Driver, ManagedTransaction
 from graph.driver import PasswordSource, connect, verify, write_transaction
 from graph.errors import GraphQueryError, Neo4jAuthError, Neo4jConnectionError, PortInUseError
 from graph.schema import ENTITY_NAMES_INDEX, NodeLabel, RelType, ensure_schema, schema_statements
-from graph.server import LocalNeo4j, StartOutcome, StopOutcome
+from graph.server import LocalNeo4j, StartOutcome, StopOutcome, free_port
 from pipelines.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _other_launcher(local_neo4j: LocalNeo4j, settings: Settings) -> LocalNeo4j:
@@ -160,7 +153,7 @@ def test_bolt_port_in_use_is_named(local_neo4j: LocalNeo4j, tmp_path: Path) -> N
     settings = Settings(
         data_dir=tmp_path,
         neo4j_bolt_port=taken,
-        neo4j_http_port=_free_port(),
+        neo4j_http_port=free_port(),
     )
     with pytest.raises(PortInUseError) as info:
         _other_launcher(local_neo4j, settings).start()
@@ -174,7 +167,7 @@ def test_port_held_by_another_program_is_named(local_neo4j: LocalNeo4j, tmp_path
         port = holder.getsockname()[1]
         settings = Settings(
             data_dir=tmp_path,
-            neo4j_bolt_port=_free_port(),
+            neo4j_bolt_port=free_port(),
             neo4j_http_port=port,
         )
         with pytest.raises(PortInUseError) as info:
