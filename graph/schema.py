@@ -103,6 +103,16 @@ def _range_index(label: NodeLabel, prop: str) -> SchemaItem:
     )
 
 
+def _relationship_index(rel: RelType, prop: str) -> SchemaItem:
+    name = f"{rel.lower()}_{prop}"
+    typ, key = identifier(rel), identifier(prop)
+    return SchemaItem(
+        name,
+        SchemaKind.RANGE_INDEX,
+        f"CREATE RANGE INDEX {name} IF NOT EXISTS FOR ()-[r:{typ}]-() ON (r.{key})",
+    )
+
+
 def schema_statements() -> tuple[SchemaItem, ...]:
     """Every constraint and index, each an idempotent ``... IF NOT EXISTS`` statement."""
     entity = identifier(NodeLabel.ENTITY)
@@ -111,6 +121,8 @@ def schema_statements() -> tuple[SchemaItem, ...]:
         _range_index(NodeLabel.ENTITY, "canonical"),
         _range_index(NodeLabel.FACT, "valid_at"),
         _range_index(NodeLabel.PASSAGE, "document_id"),
+        # Deleting or merging a fact finds its entity-entity relationship by fact id.
+        _relationship_index(RelType.RELATES, "fact_id"),
         SchemaItem(
             ENTITY_NAMES_INDEX,
             SchemaKind.FULLTEXT_INDEX,

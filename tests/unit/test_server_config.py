@@ -444,7 +444,12 @@ def test_schema_statements_are_idempotent_and_complete() -> None:
         str(label) for label in NodeLabel
     }
     assert "entity_names" in names
-    assert {"entity_canonical", "fact_valid_at", "passage_document_id"} <= set(names)
+    assert {
+        "entity_canonical",
+        "fact_valid_at",
+        "passage_document_id",
+        "relates_fact_id",
+    } <= set(names)
 
 
 def test_relationship_endpoints() -> None:
