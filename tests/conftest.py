@@ -15,16 +15,21 @@ asks for one of them, so the unit tests never open a socket.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from neo4j import Driver
 
+from graph import ingest as stages
 from graph.driver import connect, verify
+from graph.schema import ensure_schema
 from graph.server import LocalNeo4j, free_port
+from pipelines.embeddings import MiniLMEmbeddings
+from pipelines.extraction.spacy_extractor import SpacyExtractor
 from pipelines.settings import Settings
+from pipelines.vectorstore import VectorStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 JAR_CACHE = REPO_ROOT / "data" / "neo4j" / "dist"
@@ -85,3 +90,45 @@ def local_neo4j(neo4j_server: Neo4jServer) -> LocalNeo4j:
     if neo4j_server.launcher is None:
         pytest.skip("uses an external Neo4j (NEO4J_URI); the launcher is not involved")
     return neo4j_server.launcher
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, neo4j_settings: Settings) -> Settings:
+    """The session server's settings with a fresh data directory (vectors, caches)."""
+    return neo4j_settings.model_copy(update={"data_dir": tmp_path / "data"})
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbeddings:
+    """The default embedder, loaded once per session."""
+    return MiniLMEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def extractor() -> SpacyExtractor:
+    """The default spaCy extractor, loaded once per session."""
+    return SpacyExtractor("en_core_web_sm")
+
+
+IngestPaths = Callable[[Settings, Sequence[Path]], stages.IngestSummary]
+
+
+@pytest.fixture(scope="session")
+def ingest_paths(
+    neo4j_driver: Driver, extractor: SpacyExtractor, embedder: MiniLMEmbeddings
+) -> IngestPaths:
+    """``ingest_paths(settings, paths)``: every ingestion stage, as ``hippograph ingest`` runs
+    them, into the session server (vectors under ``settings.vector_dir``)."""
+
+    def run(settings: Settings, paths: Sequence[Path]) -> stages.IngestSummary:
+        ensure_schema(neo4j_driver, settings.neo4j_database)
+        return stages.ingest(
+            neo4j_driver,
+            settings,
+            list(paths),
+            extractor=extractor,
+            embedder=embedder,
+            store=VectorStore.open(settings.vector_dir),
+        )
+
+    return run

@@ -20,21 +20,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from neo4j import Driver
 
-from graph import ingest as stages
 from graph.driver import resolve_password
-from graph.schema import ensure_schema
+from graph.ingest import IngestSummary
 from graph.server import free_port
-from pipelines.embeddings import MiniLMEmbeddings
-from pipelines.extraction.spacy_extractor import SpacyExtractor
 from pipelines.settings import Settings
-from pipelines.vectorstore import VectorStore
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
@@ -141,24 +137,18 @@ class SampleGraph:
 
 @pytest.fixture(scope="session")
 def sample_graph(
-    neo4j_driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    neo4j_driver: Driver,
+    neo4j_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    ingest_paths: Callable[[Settings, list[Path]], IngestSummary],
 ) -> SampleGraph:
     """The session server holding exactly data/sample, ingested by the project's stages."""
     settings = neo4j_settings.model_copy(
         update={"data_dir": tmp_path_factory.mktemp("browser-data")}
     )
-    db = settings.neo4j_database
     t0 = time.monotonic()
-    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n", database_=db)
-    ensure_schema(neo4j_driver, db)
-    summary = stages.ingest(
-        neo4j_driver,
-        settings,
-        [SAMPLE],
-        extractor=SpacyExtractor("en_core_web_sm"),
-        embedder=MiniLMEmbeddings(),
-        store=VectorStore.open(settings.vector_dir),
-    )
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j_database)
+    summary = ingest_paths(settings, [SAMPLE])
     assert summary.documents.errors == []
     return SampleGraph(
         settings, neo4j_driver, resolve_password(neo4j_settings), time.monotonic() - t0

@@ -60,21 +60,6 @@ VISITS = (
 )
 
 
-@pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
-
-
-@pytest.fixture(scope="module")
-def extractor() -> SpacyExtractor:
-    return SpacyExtractor("en_core_web_sm")
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, neo4j_settings: Settings) -> Settings:
-    return neo4j_settings.model_copy(update={"data_dir": tmp_path / "data"})
-
-
 class Ingestor:
     """Writes small dated documents as JSON Lines and ingests them with the real stages."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,44 +12,15 @@ from neo4j import Driver
 
 from graph import ingest as stages
 from graph.reader import GraphReader
-from graph.schema import ensure_schema
 from pipelines.embeddings import MiniLMEmbeddings
 from pipelines.extraction.spacy_extractor import SpacyExtractor
 from pipelines.settings import Settings
 from pipelines.vectorstore import VectorStore
 
 REPO = Path(__file__).resolve().parents[2]
+IngestPaths = Callable[[Settings, list[Path]], stages.IngestSummary]
+"""The ``ingest_paths`` fixture of tests/conftest.py."""
 SAMPLE = REPO / "data" / "sample"
-
-
-@pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
-
-
-@pytest.fixture(scope="module")
-def extractor() -> SpacyExtractor:
-    return SpacyExtractor("en_core_web_sm")
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, neo4j_settings: Settings) -> Settings:
-    """Settings whose data (vectors) live in a fresh folder; Neo4j stays the session server."""
-    return neo4j_settings.model_copy(update={"data_dir": tmp_path / "data"})
-
-
-def run_ingest(
-    driver: Driver,
-    settings: Settings,
-    paths: list[Path],
-    extractor: SpacyExtractor,
-    embedder: MiniLMEmbeddings,
-) -> stages.IngestSummary:
-    ensure_schema(driver, settings.neo4j_database)
-    store = VectorStore.open(settings.vector_dir)
-    return stages.ingest(
-        driver, settings, paths, extractor=extractor, embedder=embedder, store=store
-    )
 
 
 def fingerprint(driver: Driver, database: str) -> dict[str, list[str]]:
@@ -65,9 +37,9 @@ def fingerprint(driver: Driver, database: str) -> dict[str, list[str]]:
 
 
 def test_sample_corpus_ingests_and_reingest_adds_nothing(
-    clean_graph: Driver, workdir: Settings, extractor: SpacyExtractor, embedder: MiniLMEmbeddings
+    clean_graph: Driver, workdir: Settings, ingest_paths: IngestPaths
 ) -> None:
-    first = run_ingest(clean_graph, workdir, [SAMPLE], extractor, embedder)
+    first = ingest_paths(workdir, [SAMPLE])
     reader = GraphReader(clean_graph, workdir.neo4j_database)
     counts = reader.counts()
     assert first.documents.errors == []
@@ -90,7 +62,7 @@ def test_sample_corpus_ingests_and_reingest_adds_nothing(
     assert rows[0]["n"] > 10
 
     before = fingerprint(clean_graph, workdir.neo4j_database)
-    second = run_ingest(clean_graph, workdir, [SAMPLE], extractor, embedder)
+    second = ingest_paths(workdir, [SAMPLE])
     assert second.documents.documents == 0
     assert second.documents.unchanged == first.documents.documents
     assert second.extraction.passages == 0
@@ -102,16 +74,15 @@ def test_edited_document_replaces_its_passages_and_facts(
     clean_graph: Driver,
     workdir: Settings,
     tmp_path: Path,
-    extractor: SpacyExtractor,
-    embedder: MiniLMEmbeddings,
+    ingest_paths: IngestPaths,
 ) -> None:
     doc = tmp_path / "note.md"
     doc.write_text("# Note\n\nMarta Quill founded Zephyr Mills in 2011.\n", encoding="utf-8")
-    run_ingest(clean_graph, workdir, [doc], extractor, embedder)
+    ingest_paths(workdir, [doc])
     db = workdir.neo4j_database
     old, _, _ = clean_graph.execute_query("MATCH (p:Passage) RETURN p.id AS id", database_=db)
     doc.write_text("# Note\n\nOskar Brandt joined Lumen Freight in 2015.\n", encoding="utf-8")
-    summary = run_ingest(clean_graph, workdir, [doc], extractor, embedder)
+    summary = ingest_paths(workdir, [doc])
     assert summary.documents.replaced == 1
     counts = GraphReader(clean_graph, db).counts()
     assert counts.documents == 1
@@ -129,8 +100,7 @@ def test_bad_inputs_are_reported_and_do_not_stop_the_others(
     clean_graph: Driver,
     workdir: Settings,
     tmp_path: Path,
-    extractor: SpacyExtractor,
-    embedder: MiniLMEmbeddings,
+    ingest_paths: IngestPaths,
 ) -> None:
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -142,7 +112,7 @@ def test_bad_inputs_are_reported_and_do_not_stop_the_others(
         json.dumps({"id": "ok-1", "text": "Ravi Shah joined Orbit Labs."}) + "\n{not json\n",
         encoding="utf-8",
     )
-    summary = run_ingest(clean_graph, workdir, [inputs], extractor, embedder)
+    summary = ingest_paths(workdir, [inputs])
     problems = "\n".join(str(e) for e in summary.documents.errors)
     assert "empty.txt" in problems
     assert "binary.txt" in problems
@@ -157,12 +127,12 @@ def test_interrupted_run_finishes_with_the_same_graph(
     workdir: Settings,
     tmp_path: Path,
     extractor: SpacyExtractor,
-    embedder: MiniLMEmbeddings,
+    ingest_paths: IngestPaths,
 ) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE, corpus)
     db = workdir.neo4j_database
-    run_ingest(clean_graph, workdir, [corpus], extractor, embedder)
+    ingest_paths(workdir, [corpus])
     uninterrupted = fingerprint(clean_graph, db)
 
     clean_graph.execute_query("MATCH (n) DETACH DELETE n", database_=db)
@@ -189,7 +159,7 @@ def test_interrupted_run_finishes_with_the_same_graph(
         stages.extract_stage(clean_graph, workdir, FailingExtractor(), batch_passages=8)  # type: ignore[arg-type]
     assert fingerprint(clean_graph, db) != uninterrupted
     # ... and is started again.
-    run_ingest(clean_graph, workdir, [corpus], extractor, embedder)
+    ingest_paths(workdir, [corpus])
     assert fingerprint(clean_graph, db) == uninterrupted
 
 
@@ -197,14 +167,14 @@ def test_vectors_rebuild_from_neo4j_when_files_are_lost(
     clean_graph: Driver,
     workdir: Settings,
     tmp_path: Path,
-    extractor: SpacyExtractor,
     embedder: MiniLMEmbeddings,
+    ingest_paths: IngestPaths,
 ) -> None:
     doc = tmp_path / "a.txt"
     doc.write_text(
         "Hana Ito designed the Osprey glider. Hana Ito lives in Kyoto.", encoding="utf-8"
     )
-    run_ingest(clean_graph, workdir, [doc], extractor, embedder)
+    ingest_paths(workdir, [doc])
     before = {
         k: sorted(VectorStore.open(workdir.vector_dir).collection(k).ids())
         for k in ("passage", "entity", "fact")

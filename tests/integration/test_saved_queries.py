@@ -4,6 +4,7 @@ test_ingest.py), and ``hippograph explore`` runs them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,9 @@ import typer
 from neo4j import Driver
 from typer.testing import CliRunner
 
-from graph import ingest as stages
+from graph.ingest import IngestSummary
 from graph.saved_queries import QueryResult, load_query, run_saved_query
-from graph.schema import ensure_schema
-from pipelines.embeddings import MiniLMEmbeddings
-from pipelines.extraction.spacy_extractor import SpacyExtractor
 from pipelines.settings import Settings
-from pipelines.vectorstore import VectorStore
 from retrieval.cli import explore_cmd
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -25,23 +22,17 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 @pytest.fixture(scope="module")
 def sample(
-    neo4j_driver: Driver, neo4j_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    neo4j_driver: Driver,
+    neo4j_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    ingest_paths: Callable[[Settings, list[Path]], IngestSummary],
 ) -> Settings:
     """The session server holding exactly the sample corpus (for this module's tests)."""
     settings = neo4j_settings.model_copy(
         update={"data_dir": tmp_path_factory.mktemp("saved-queries-data")}
     )
-    db = settings.neo4j_database
-    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n", database_=db)
-    ensure_schema(neo4j_driver, db)
-    summary = stages.ingest(
-        neo4j_driver,
-        settings,
-        [SAMPLE],
-        extractor=SpacyExtractor("en_core_web_sm"),
-        embedder=MiniLMEmbeddings(),
-        store=VectorStore.open(settings.vector_dir),
-    )
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j_database)
+    summary = ingest_paths(settings, [SAMPLE])
     assert summary.documents.errors == []
     return settings
 
