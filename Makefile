@@ -36,6 +36,26 @@ demo: setup
 test: setup browser-deps
 	$(BIN)/python -m pytest
 
+SHARED := ../shared/benchdata/multihop
+OPENIE := $(SHARED)/hipporag_legacy/openie_musique_train_results_ner_gpt-3.5-turbo-1106_1890.json
+EVAL := $(HG) eval multihop
+
+# Speed and quality benchmarks, side by side in one run each; results in benchmarks/results/.
+bench: setup
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_ingest.py --extractor openie --openie $(OPENIE)
+	$(BIN)/python benchmarks/bench_ppr.py --edges 100000 1000000 5000000 --out benchmarks/results/ppr.json
+	$(EVAL) --questions $(SHARED)/hipporag_legacy/musique_train.json \
+		--corpus $(SHARED)/hipporag_legacy/musique_train_corpus.json \
+		--out benchmarks/results/multihop_musique_train_spacy.json
+	$(EVAL) --questions $(SHARED)/hipporag_legacy/musique_train.json \
+		--corpus $(SHARED)/hipporag_legacy/musique_train_corpus.json --openie $(OPENIE) \
+		--out benchmarks/results/multihop_musique_train_openie.json
+	$(EVAL) --questions $(SHARED)/migres_dev200/musique.json \
+		--out benchmarks/results/multihop_migres_musique_spacy.json
+	$(EVAL) --questions $(SHARED)/migres_dev200/hotpot.json \
+		--out benchmarks/results/multihop_migres_hotpot_spacy.json
+
 # Debian's Chromium for the end-to-end browser tests (installed only when missing).
 browser-deps:
 	bash scripts/install_chromium.sh

@@ -192,7 +192,7 @@ def vector_stage(
             texts = reader.texts(kind, chunk)
             ids = [i for i in chunk if i in texts]
             collection.add(ids, embedder.embed_array([texts[i] for i in ids]))
-            progress(f"embed {kind}s", len(ids))
+            progress(f"embed {kind} vectors", len(ids))
         times.embed += time.perf_counter() - t0
         result.added[kind] = len(missing)
         result.removed[kind] = len(stale)

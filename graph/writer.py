@@ -121,7 +121,7 @@ class GraphWriter:
         # Batch by passages so one huge document does not make one huge transaction.
         for group in self._group_by_passages(todo):
             with self._driver.session(database=self._database) as session:
-                removed += session.execute_write(self._write_document_group, group)
+                removed += session.execute_write(self._write_document_group, group, set(known))
         return DocumentWriteCounts(
             written=len(todo),
             unchanged=len(items) - len(todo),
@@ -145,12 +145,17 @@ class GraphWriter:
             yield group
 
     def _write_document_group(
-        self, tx: ManagedTransaction, group: list[tuple[Document, Sequence[Passage]]]
+        self,
+        tx: ManagedTransaction,
+        group: list[tuple[Document, Sequence[Passage]]],
+        known: set[str],
     ) -> int:
         removed = 0
         fact_ids: list[str] = []
         entity_ids: list[str] = []
         for doc, passages in group:
+            if doc.id not in known:
+                continue  # a new document has no old passages to remove
             keep = [p.id for p in passages]
             for rec in tx.run(cypher.DELETE_STALE_PASSAGES, document_id=doc.id, keep=keep):
                 removed += 1

@@ -318,7 +318,9 @@ class MiniLMEmbeddings(NumpyEmbeddings):
     batch_size
         Texts per inference call.
     threads
-        ONNX Runtime intra-op threads; default: the number of CPU cores.
+        ONNX Runtime intra-op threads; default: all cores but one, so that one stays free for
+        Neo4j and spaCy (on 2 busy cores one thread embedded the MuSiQue corpus twice as fast
+        as two; see benchmarks/results/ingest.json). Idle threads do not spin-wait.
     cache
         Optional on-disk cache of vectors.
     """
@@ -345,7 +347,7 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         self.tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else None
         self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.threads = threads or _available_cores()
+        self.threads = threads or max(1, _available_cores() - 1)
 
     @property
     def dimension(self) -> int:
@@ -374,6 +376,8 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # Spin-waiting worker threads burn the core that Neo4j and spaCy need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             return onnxruntime.InferenceSession(
@@ -421,6 +425,7 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         return cls(
             max_tokens=settings.embedding_max_tokens,
             batch_size=settings.embedding_batch_size,
+            threads=settings.embedding_threads,
             cache=cache,
         )
 

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     embedding_model: str = "minilm-int8"
     embedding_max_tokens: int = Field(default=256, ge=8, le=512)
     embedding_batch_size: int = Field(default=32, ge=1)
+    embedding_threads: int | None = Field(default=None, ge=1)  # None: all cores but one
     llm_model: str | None = None  # "provider:model" for langchain's init_chat_model
 
     # Ingestion.
