@@ -52,9 +52,9 @@ bench: setup
 		--corpus $(SHARED)/hipporag_legacy/musique_train_corpus.json --openie $(OPENIE) \
 		--out benchmarks/results/multihop_musique_train_openie.json
 	$(EVAL) --questions $(SHARED)/migres_dev200/musique.json \
-		--out benchmarks/results/multihop_migres_musique_spacy.json
+		--out benchmarks/results/multihop_musique_dev200_spacy.json
 	$(EVAL) --questions $(SHARED)/migres_dev200/hotpot.json \
-		--out benchmarks/results/multihop_migres_hotpot_spacy.json
+		--out benchmarks/results/multihop_hotpot_dev200_spacy.json
 
 # Debian's Chromium for the end-to-end browser tests (installed only when missing).
 browser-deps:

@@ -14,9 +14,17 @@ HippoRAG 2's query-to-triple linking). Each entity's total is divided by ``1 + l
 for ``n`` passages mentioning it (HippoRAG's node specificity, softened). Passages are seeded
 by their dense score times ``passage_seed_weight`` (0.05, HippoRAG 2's passage node weight).
 
-Fusion: each signal (PPR mass, dense cosine, BM25, fact match) is max-normalised over the
-candidate pool and summed with the ``*_weight`` fusion weights. The defaults were chosen on
-the sample questions (``docs/sample-questions.md``); they are not tuned on a benchmark.
+Fusion (:func:`retrieval.rerank.fuse`): each signal (PPR mass, dense cosine, BM25, fact match)
+is normalised over its own candidate pool (``fusion``: max, min-max or reciprocal rank) and
+summed with the ``*_weight`` fusion weights. The graph presets rank by raw PPR mass, as
+HippoRAG 2 does (no division by passage degree), plus ``0.2`` of the max-normalised dense
+cosine; the hybrid baseline sums min-max-normalised dense and ``0.3`` BM25. These were chosen
+on the 100 MuSiQue training questions and checked on the MuSiQue and HotpotQA dev sets
+(``benchmarks/results/multihop_*.json``). Measured and not adopted: dividing PPR mass by
+degree (17-23 points of Recall@5 lost on MuSiQue train, same weights), reciprocal rank fusion
+(below min-max for the hybrid, below raw PPR for the graph), HippoRAG's ``1/n`` seed
+specificity instead of ``1/(1+ln(1+n))``, fact-only seeding, and down-weighting common-noun
+query mentions (``generic_mention_weight`` < 1).
 """
 
 from __future__ import annotations
@@ -48,6 +56,14 @@ class Signal(StrEnum):
     GRAPH = "graph"  # PPR over the projection, fused with dense, lexical and fact match
 
 
+class Fusion(StrEnum):
+    """How the signals' scores are combined (see :func:`retrieval.rerank.fuse`)."""
+
+    MAX = "max"  # weighted sum of max-normalised scores
+    MINMAX = "minmax"  # weighted sum of min-max-normalised scores over each signal's pool
+    RRF = "rrf"  # weighted reciprocal rank fusion (Cormack et al., 2009)
+
+
 class RetrievalConfig(BaseModel):
     """Everything that decides how one query is answered. Frozen; build variants by copy."""
 
@@ -66,25 +82,35 @@ class RetrievalConfig(BaseModel):
     fuzzy_weight: float = Field(default=0.8, ge=0)
     fuzzy_min_ratio: float = Field(default=0.88, gt=0, le=1)
     embedding_weight: float = Field(default=0.6, ge=0)
+    generic_mention_weight: float = Field(
+        default=1.0, ge=0, le=1, description="scale of name links from common-noun mentions"
+    )
     entity_top_k: int = Field(default=3, ge=0)
     entity_min_similarity: float = Field(default=0.75, ge=-1, le=1)
     fact_weight: float = Field(default=0.5, ge=0)
     fact_top_k: int = Field(default=5, ge=0)
     fact_min_similarity: float = Field(default=0.45, ge=-1, le=1)
     passage_seed_weight: float = Field(default=0.05, ge=0)
+    specificity_power: float = Field(
+        default=1.0, ge=0, le=1, description="hub discount: weight / n_passages ** power"
+    )
+    log_specificity: bool = True
 
     # PPR.
     damping: float = Field(default=0.5, ge=0, lt=1)
     ppr_method: PPRMethod = PPRMethod.PUSH
     ppr_epsilon: float = Field(default=1e-7, gt=0)
-    ppr_degree_normalise: bool = True
+    ppr_degree_normalise: bool = False
     ppr_degree_power: float = Field(default=1.0, ge=0, le=1)
 
-    # Fusion weights (max-normalised signals).
+    # Fusion.
+    fusion: Fusion = Fusion.MAX
+    rrf_k: int = Field(default=60, ge=1)
+    ppr_pool: int = Field(default=50, ge=1, description="PPR passages that enter the fusion")
     ppr_weight: float = Field(default=1.0, ge=0)
-    dense_weight: float = Field(default=0.5, ge=0)
-    lexical_weight: float = Field(default=0.3, ge=0)
-    fact_match_weight: float = Field(default=0.3, ge=0)
+    dense_weight: float = Field(default=0.2, ge=0)
+    lexical_weight: float = Field(default=0.0, ge=0)
+    fact_match_weight: float = Field(default=0.0, ge=0)
 
     # Iterative rerank.
     rerank_rounds: int = Field(default=0, ge=0, le=10)
@@ -103,10 +129,18 @@ _GRAPH = frozenset({Signal.DENSE, Signal.LEXICAL, Signal.GRAPH})
 
 PRESETS: MappingProxyType[Preset, RetrievalConfig] = MappingProxyType(
     {
-        Preset.DENSE: RetrievalConfig(name=Preset.DENSE, signals=frozenset({Signal.DENSE})),
-        Preset.BM25: RetrievalConfig(name=Preset.BM25, signals=frozenset({Signal.LEXICAL})),
+        Preset.DENSE: RetrievalConfig(
+            name=Preset.DENSE, signals=frozenset({Signal.DENSE}), dense_weight=1.0
+        ),
+        Preset.BM25: RetrievalConfig(
+            name=Preset.BM25, signals=frozenset({Signal.LEXICAL}), lexical_weight=1.0
+        ),
         Preset.HYBRID: RetrievalConfig(
-            name=Preset.HYBRID, signals=frozenset({Signal.DENSE, Signal.LEXICAL})
+            name=Preset.HYBRID,
+            signals=frozenset({Signal.DENSE, Signal.LEXICAL}),
+            fusion=Fusion.MINMAX,
+            dense_weight=1.0,
+            lexical_weight=0.3,
         ),
         Preset.PPR: RetrievalConfig(name=Preset.PPR, signals=_GRAPH),
         Preset.PPR_RERANK: RetrievalConfig(name=Preset.PPR_RERANK, signals=_GRAPH, rerank_rounds=2),

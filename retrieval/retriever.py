@@ -215,11 +215,15 @@ class Retriever:
                 update={"reason": ResultReason.EMPTY_GRAPH, "timings_ms": clock.ms()}
             )
         allowed = _known_passages(graph, as_of) if cfg.as_of_filters_passages else None
-        mentions: list[str] = []
+        mentions: list[seeding.Mention] = []
         if Signal.GRAPH in cfg.signals:
             mentions = seeding.query_mentions(load_spacy_model(self._spacy_model)(query))
         need_vectors = cfg.signals & {Signal.DENSE, Signal.GRAPH}
-        vectors = self._embedder.embed_array([query, *mentions]) if need_vectors else None
+        vectors = (
+            self._embedder.embed_array([query, *(m.text for m in mentions)])
+            if need_vectors
+            else None
+        )
         clock.lap("embed")
         dense = (
             _dense(_collection(ix.store, "passage"), vectors[0], cfg.dense_pool, graph, allowed)

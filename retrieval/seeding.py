@@ -37,6 +37,7 @@ from retrieval.lexical import STOPWORDS
 from retrieval.results import LinkKind, SeedEntity
 
 _SKIP_POS = frozenset({"DET", "PRON", "ADP", "PUNCT", "CCONJ", "SCONJ", "AUX", "PART"})
+_NAME_POS = frozenset({"PROPN", "NUM"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,27 +73,48 @@ def build_link_index(graph: LoadedGraph) -> LinkIndex:
     )
 
 
-def query_mentions(doc: Doc) -> list[str]:
+@dataclass(frozen=True)
+class Mention:
+    """A candidate entity name in a query; ``named`` when it is a name, not a common noun.
+
+    A mention is *named* when spaCy tags it as an entity or it holds a proper noun or a number
+    ("Liang Ji", "1989"); otherwise it is a generic noun phrase ("the actor", "child") whose
+    matches weigh ``generic_mention_weight`` of a name's (see :func:`link_query`).
+    """
+
+    text: str
+    named: bool
+
+
+def query_mentions(doc: Doc) -> list[Mention]:
     """Candidate entity names in a parsed query, longest first, deduplicated by canonical form."""
-    spans: list[str] = [e.text for e in doc.ents if e.label_ not in NON_ENTITY_LABELS]
+    spans: list[tuple[str, bool]] = [
+        (e.text, True) for e in doc.ents if e.label_ not in NON_ENTITY_LABELS
+    ]
     for chunk in doc.noun_chunks:
         words = [t for t in chunk if t.pos_ not in _SKIP_POS]
         if words:
-            spans.append(doc[words[0].i : words[-1].i + 1].text)
-            spans.append(words[-1].text if words[-1].pos_ == "PROPN" else "")
+            named = any(t.pos_ in _NAME_POS or t.ent_type_ for t in words)
+            spans.append((doc[words[0].i : words[-1].i + 1].text, named))
+            if words[-1].pos_ == "PROPN":
+                spans.append((words[-1].text, True))
     run: list[str] = []
     for token in [*doc, None]:
         if token is not None and token.pos_ == "PROPN":
             run.append(token.text)
         elif run:
-            spans.append(" ".join(run))
+            spans.append((" ".join(run), True))
             run = []
-    seen: dict[str, str] = {}
-    for span in spans:
+    seen: dict[str, Mention] = {}
+    for span, named in spans:
         key = canonical_name(clean_name(span))
-        if key and key not in STOPWORDS and key not in seen:
-            seen[key] = clean_name(span)
-    return sorted(seen.values(), key=len, reverse=True)
+        if not key or key in STOPWORDS:
+            continue
+        if key not in seen:
+            seen[key] = Mention(clean_name(span), named)
+        elif named and not seen[key].named:
+            seen[key] = Mention(seen[key].text, True)
+    return sorted(seen.values(), key=lambda m: len(m.text), reverse=True)
 
 
 @dataclass
@@ -122,7 +144,7 @@ class Seeds:
 def link_query(
     graph: LoadedGraph,
     index: LinkIndex,
-    mentions: Sequence[str],
+    mentions: Sequence[Mention],
     *,
     query_vector: npt.NDArray[np.float32],
     mention_vectors: npt.NDArray[np.float32],
@@ -133,13 +155,17 @@ def link_query(
     """Seed entities for a query (see the module docstring for the signals and weights)."""
     seeds: defaultdict[str, _Seed] = defaultdict(_Seed)
     for mention in mentions:
-        _link_name(seeds, index, mention, config)
+        scale = 1.0 if mention.named else config.generic_mention_weight
+        _link_name(seeds, index, mention.text, scale, config)
     if entity_vectors is not None and len(entity_vectors) and mention_vectors.shape[0]:
         hits = entity_vectors.search(mention_vectors, config.entity_top_k or 1)
         for mention, row in zip(mentions, hits, strict=True):
+            scale = 1.0 if mention.named else config.generic_mention_weight
             for eid, score in row[: config.entity_top_k]:
                 if score >= config.entity_min_similarity and eid in graph.entities:
-                    seeds[eid].add(config.embedding_weight * score, LinkKind.EMBEDDING, mention)
+                    seeds[eid].add(
+                        scale * config.embedding_weight * score, LinkKind.EMBEDDING, mention.text
+                    )
     fact_scores: dict[str, float] = {}
     if fact_vectors is not None and len(fact_vectors) and config.fact_top_k:
         (row,) = fact_vectors.search(query_vector[None, :], config.fact_top_k)
@@ -153,7 +179,10 @@ def link_query(
     entities = {}
     for eid, seed in seeds.items():
         n = len(graph.entity_passages.get(eid, ()))
-        weight = seed.weight / (1.0 + math.log1p(n))
+        if config.log_specificity:
+            weight = seed.weight / (1.0 + math.log1p(n))
+        else:
+            weight = seed.weight / max(n, 1) ** config.specificity_power
         if weight > 0.0 and eid in graph.entities:
             entities[eid] = SeedEntity(
                 id=eid,
@@ -166,19 +195,23 @@ def link_query(
 
 
 def _link_name(
-    seeds: defaultdict[str, _Seed], index: LinkIndex, mention: str, config: RetrievalConfig
+    seeds: defaultdict[str, _Seed],
+    index: LinkIndex,
+    mention: str,
+    scale: float,
+    config: RetrievalConfig,
 ) -> None:
     key = canonical_name(mention)
     exact = index.by_canonical.get(key, ())
     for eid in exact:
-        seeds[eid].add(config.exact_weight, LinkKind.EXACT, mention)
+        seeds[eid].add(scale * config.exact_weight, LinkKind.EXACT, mention)
     alias = [e for e in index.by_alias.get(key, ()) if e not in exact]
     for eid in alias:
-        seeds[eid].add(config.alias_weight, LinkKind.ALIAS, mention)
+        seeds[eid].add(scale * config.alias_weight, LinkKind.ALIAS, mention)
     if exact or alias:
         return
     candidates = {e for w in set(key.split()) - STOPWORDS for e in index.by_word.get(w, ())}
     for eid in candidates:
         ratio = SequenceMatcher(None, key, index.canonical[eid]).ratio()
         if ratio >= config.fuzzy_min_ratio:
-            seeds[eid].add(config.fuzzy_weight * ratio, LinkKind.FUZZY, mention)
+            seeds[eid].add(scale * config.fuzzy_weight * ratio, LinkKind.FUZZY, mention)
