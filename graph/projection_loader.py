@@ -7,14 +7,24 @@ object entities, ``mention`` edges of weight 1 between a passage and each entity
 ``synonym`` edges weighted by their cosine score) and the passage, entity and fact records
 retrieval needs to score and explain results.
 
+Consolidation marks are read as stored: a fact's ``superseded_by`` comes from its incoming
+``SUPERSEDES`` links (the earliest newer fact), ``expired_at`` and ``archived`` from its
+properties, a passage's ``archived`` likewise. :attr:`LoadedGraph.consolidated` says whether
+the graph carries any such mark (then retrieval trusts them instead of inferring supersession);
+:meth:`LoadedGraph.view` gives the graph without archived facts and passages (the default of
+retrieval), built once per load.
+
+:func:`record_access` is the one write retrieval does: ``retrieval_count + 1`` and
+``last_accessed_at`` on the passages and facts a query returned.
+
 :class:`ProjectionCache` keeps the last load and reuses it while a cheap fingerprint of the
-graph (:func:`read_state`: node and relationship counts and the newest creation times) is
-unchanged, checking at most once per ``refresh_interval_s``. When the fingerprint changes the
-whole view is reloaded. Limitation: the reload is full, not incremental (about 5 queries and
-a vectorised CSR build; fine at tens of thousands of passages, not at millions); and an edit
-that leaves every count and creation time unchanged (a passage text rewritten in place into
-facts that already exist) is not noticed until some other change or :meth:`ProjectionCache.
-invalidate`.
+graph (:func:`read_state`: node and relationship counts, the newest creation times, and the
+number and newest time of SUPERSEDES links and archived nodes) is unchanged, checking at most
+once per ``refresh_interval_s``. When the fingerprint changes the whole view is reloaded.
+Limitation: the reload is full, not incremental (about 5 queries and a vectorised CSR build;
+fine at tens of thousands of passages, not at millions); and an edit that leaves every count
+and creation time unchanged (a passage text rewritten in place into facts that already exist)
+is not noticed until some other change or :meth:`ProjectionCache.invalidate`.
 """
 
 from __future__ import annotations
@@ -22,8 +32,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -44,6 +54,7 @@ __all__ = [
     "ProjectionCache",
     "load_graph",
     "read_state",
+    "record_access",
 ]
 
 
@@ -58,9 +69,13 @@ class GraphState:
     mentions: int = 0
     states: int = 0
     synonyms: int = 0
+    supersedes: int = 0
+    archived: int = 0
     documents_max: str | None = None
     entities_max: str | None = None
     facts_max: str | None = None
+    supersedes_max: str | None = None
+    archived_max: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class PassageRecord:
     text: str
     timestamp: datetime | None
     source: str | None
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,17 @@ class FactRecord:
     observed_at: datetime | None
     confidence: float
     passage_ids: tuple[str, ...]
+    superseded_by: str | None = None
+    """The newer fact consolidation linked with ``SUPERSEDES`` (None: not superseded, or the
+    graph was never consolidated)."""
+    expired_at: datetime | None = None
+    """When consolidation retired the fact (transaction time; not used for ``as_of``)."""
+    archived: bool = False
+
+    @property
+    def consolidation_marked(self) -> bool:
+        """Whether consolidation left a mark on this fact (superseded or archived)."""
+        return self.superseded_by is not None or self.expired_at is not None or self.archived
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,11 +137,20 @@ class LoadedGraph:
     entity_passages: Mapping[str, tuple[str, ...]]
     entity_facts: Mapping[str, tuple[str, ...]]
     passage_facts: Mapping[str, tuple[str, ...]]
+    consolidated: bool = False
+    """Whether any fact or passage carries a consolidation mark (SUPERSEDES, archived)."""
+    live: LoadedGraph | None = None
+    """This graph without archived facts and passages; None when nothing is archived (or when
+    this already is the live view)."""
     loaded_at: float = field(default_factory=time.monotonic)
 
     @property
     def is_empty(self) -> bool:
         return not self.passages
+
+    def view(self, *, include_archived: bool = False) -> LoadedGraph:
+        """The graph retrieval should search: without archived items unless asked for."""
+        return self if include_archived or self.live is None else self.live
 
 
 def _native(value: Any) -> datetime | None:
@@ -146,7 +182,7 @@ def _freeze(groups: Mapping[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
 
 
 def load_graph(driver: Driver, database: str) -> LoadedGraph:
-    """Read everything retrieval needs and build the PPR projection.
+    """Read everything retrieval needs and build the PPR projection (and the live view).
 
     Raises:
         GraphQueryError: a query failed.
@@ -160,6 +196,7 @@ def load_graph(driver: Driver, database: str) -> LoadedGraph:
             text=r["text"] or "",
             timestamp=_native(r["timestamp"]),
             source=r["source"],
+            archived=bool(r["archived"]),
         )
         for r in _run(driver, database, q.PASSAGES)
     }
@@ -188,13 +225,53 @@ def load_graph(driver: Driver, database: str) -> LoadedGraph:
             observed_at=_native(f.get("observed_at")),
             confidence=float(f.get("confidence", 1.0) or 0.0),
             passage_ids=tuple(p for p in r["passage_ids"] if p in passages),
+            superseded_by=next(iter(r["newer"]), None) or f.get("superseded_by"),
+            expired_at=_native(f.get("expired_at")),
+            archived=bool(f.get("archived")),
         )
+    mentions = [
+        (r["passage_id"], r["entity_id"])
+        for r in _run(driver, database, q.MENTIONS)
+        if r["passage_id"] in passages and r["entity_id"] in entities
+    ]
+    synonyms = [
+        (r["a"], r["b"], float(r["score"] or 0.0))
+        for r in _run(driver, database, q.SYNONYMS)
+        if r["a"] in entities and r["b"] in entities
+    ]
+    consolidated = any(f.consolidation_marked for f in facts.values()) or any(
+        p.archived for p in passages.values()
+    )
+    live = None
+    if any(p.archived for p in passages.values()) or any(f.archived for f in facts.values()):
+        live_passages = {k: p for k, p in passages.items() if not p.archived}
+        live_facts = {
+            k: replace(f, passage_ids=tuple(p for p in f.passage_ids if p in live_passages))
+            for k, f in facts.items()
+            if not f.archived
+        }
+        live = _assemble(
+            state, live_passages, entities, live_facts, mentions, synonyms, consolidated, None
+        )
+    return _assemble(state, passages, entities, facts, mentions, synonyms, consolidated, live)
+
+
+def _assemble(
+    state: GraphState,
+    passages: dict[str, PassageRecord],
+    entities: dict[str, EntityRecord],
+    facts: dict[str, FactRecord],
+    mentions: list[tuple[str, str]],
+    synonyms: list[tuple[str, str, float]],
+    consolidated: bool,
+    live: LoadedGraph | None,
+) -> LoadedGraph:
     passage_entities: defaultdict[str, list[str]] = defaultdict(list)
     entity_passages: defaultdict[str, list[str]] = defaultdict(list)
-    for r in _run(driver, database, q.MENTIONS):
-        if r["passage_id"] in passages and r["entity_id"] in entities:
-            passage_entities[r["passage_id"]].append(r["entity_id"])
-            entity_passages[r["entity_id"]].append(r["passage_id"])
+    for pid, eid in mentions:
+        if pid in passages:
+            passage_entities[pid].append(eid)
+            entity_passages[eid].append(pid)
     entity_facts: defaultdict[str, list[str]] = defaultdict(list)
     passage_facts: defaultdict[str, list[str]] = defaultdict(list)
     for fact in facts.values():
@@ -202,11 +279,6 @@ def load_graph(driver: Driver, database: str) -> LoadedGraph:
         entity_facts[fact.object_id].append(fact.id)
         for pid in fact.passage_ids:
             passage_facts[pid].append(fact.id)
-    synonyms = [
-        (r["a"], r["b"], float(r["score"] or 0.0))
-        for r in _run(driver, database, q.SYNONYMS)
-        if r["a"] in entities and r["b"] in entities
-    ]
     projection = _build_projection(passages, entities, facts, passage_entities, synonyms)
     return LoadedGraph(
         state=state,
@@ -218,7 +290,40 @@ def load_graph(driver: Driver, database: str) -> LoadedGraph:
         entity_passages=_freeze(entity_passages),
         entity_facts=_freeze(entity_facts),
         passage_facts=_freeze(passage_facts),
+        consolidated=consolidated,
+        live=live,
     )
+
+
+def record_access(
+    driver: Driver,
+    database: str,
+    *,
+    passage_ids: Sequence[str],
+    fact_ids: Sequence[str],
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Count one retrieval of each passage and fact: ``retrieval_count + 1``,
+    ``last_accessed_at = now`` (one batched write). Returns (passages, facts) updated.
+
+    Raises:
+        GraphQueryError: the write failed.
+    """
+    if not passage_ids and not fact_ids:
+        return 0, 0
+    try:
+        records, _, _ = driver.execute_query(
+            q.RECORD_ACCESS,
+            passage_ids=list(dict.fromkeys(passage_ids)),
+            fact_ids=list(dict.fromkeys(fact_ids)),
+            now=now or datetime.now(UTC),
+            database_=database,
+            routing_="w",
+        )
+    except (Neo4jError, DriverError) as e:
+        raise GraphQueryError(f"recording access failed: {e}") from e
+    (record,) = records
+    return int(record["passages"]), int(record["facts"])
 
 
 def _build_projection(

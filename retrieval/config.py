@@ -124,6 +124,16 @@ class RetrievalConfig(BaseModel):
     facts_limit: int = Field(default=10, ge=0)
     as_of_filters_passages: bool = True
 
+    # Memory.
+    include_archived: bool = Field(
+        default=False, description="also search facts and passages consolidation archived"
+    )
+    record_access: bool = Field(
+        default=False,
+        description="count each returned passage and fact as recalled (retrieval_count, "
+        "last_accessed_at); off in presets so evaluations do not change the graph",
+    )
+
 
 _GRAPH = frozenset({Signal.DENSE, Signal.LEXICAL, Signal.GRAPH})
 

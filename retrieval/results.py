@@ -80,10 +80,15 @@ class SupportingFact(_Model):
     valid_at: datetime | None = None
     invalid_at: datetime | None = None
     observed_at: datetime | None = None
+    expired_at: datetime | None = Field(
+        default=None, description="when consolidation retired it (transaction time)"
+    )
     score: float = 0.0
     passage_ids: list[str] = Field(default_factory=list, description="provenance")
     superseded: bool = False
-    superseded_by: str | None = None
+    superseded_by: str | None = Field(
+        default=None, description="id of the fact that replaced it (SUPERSEDES), if known"
+    )
 
     @property
     def current(self) -> bool:
@@ -108,6 +113,7 @@ class TimelineEntry(_Model):
     subject: str
     predicate: str
     object: str
+    invalid_at: datetime | None = None
     superseded: bool = False
     superseded_by: str | None = None
 

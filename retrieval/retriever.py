@@ -6,10 +6,16 @@
         result = retriever.retrieve("Where was the designer of the Kestrel drone born?")
         result = retriever.retrieve("Who was CTO of Halvard Robotics?", as_of=date(2020, 6, 1))
         baseline = retriever.retrieve(question, config=Preset.DENSE)
+
+Consolidation is respected: archived facts and passages are not searched unless
+``config.include_archived``; superseded facts come back flagged as history from the stored
+marks (see :mod:`retrieval.timeline`). With ``record_access`` the returned passages and facts
+are counted as recalled, which strengthens them against forgetting.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -24,7 +30,7 @@ from neo4j import Driver
 
 from graph.driver import connect as connect_driver
 from graph.errors import GraphError
-from graph.projection_loader import LoadedGraph, ProjectionCache
+from graph.projection_loader import LoadedGraph, ProjectionCache, record_access
 from pipelines.embeddings import NumpyEmbeddings, embedder_from_settings
 from pipelines.errors import IngestError
 from pipelines.extraction.spacy_extractor import load_spacy_model
@@ -47,6 +53,8 @@ from retrieval.results import (
 from retrieval.temporal import TemporalCues, as_aware, parse_temporal_cues
 
 _MAX_PATH_NODES = 2000  # bound on the breadth-first search behind an explanation path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,13 +100,15 @@ class Retriever:
     ) -> None:
         if (store is None) == (vector_dir is None):
             raise ValueError("give exactly one of store and vector_dir")
+        self._driver = driver
+        self._database = database
         self._cache = ProjectionCache(driver, database, refresh_interval_s=refresh_interval_s)
         self._embedder = embedder
         self._store = store
         self._vector_dir = vector_dir
         self._spacy_model = spacy_model
         self._lock = threading.Lock()
-        self._indexes: _Indexes | None = None
+        self._indexes: dict[bool, _Indexes] = {}  # by include_archived
 
     @classmethod
     def from_settings(
@@ -138,11 +148,15 @@ class Retriever:
         top_k: int = 5,
         as_of: datetime | date | str | None = None,
         config: Preset | str | RetrievalConfig = Preset.PPR_RERANK_TIMELINE,
+        record_access: bool | None = None,
     ) -> RetrievalResult:
         """The ``top_k`` passages for ``query``, with facts, seeds, timeline and explanations.
 
-        ``as_of`` (or an "as of <date>" cue in the query) keeps only facts valid and known at
-        that time and, with ``config.as_of_filters_passages``, passages written by then.
+        ``as_of`` (or an "as of <date>" cue in the query) keeps only facts that had started and
+        were known at that time (those ended by then are flagged superseded) and, with
+        ``config.as_of_filters_passages``, passages written by then. ``record_access``
+        (default: ``config.record_access``) counts the returned passages and facts as recalled
+        in one write after the result is built; a failed write is logged, never raised.
         Returns an empty result with ``reason`` set for an empty graph; falls back to dense
         retrieval (``reason="no_entity_linked"``) when a graph preset finds no seed entity.
 
@@ -158,11 +172,26 @@ class Retriever:
         cues = parse_temporal_cues(query)
         when = when or cues.as_of
         try:
-            indexes = self._current()
+            indexes = self._current(include_archived=cfg.include_archived)
             clock.lap("load")
-            return self._retrieve(query, top_k, when, cues, cfg, indexes, clock)
+            result = self._retrieve(query, top_k, when, cues, cfg, indexes, clock)
         except (GraphError, IngestError) as e:
             raise RetrievalBackendError(f"retrieval failed: {e}") from e
+        if cfg.record_access if record_access is None else record_access:
+            self._record_access(result)
+        return result
+
+    def _record_access(self, result: RetrievalResult) -> None:
+        """Count the result's passages and facts as recalled; a failure only logs a warning."""
+        try:
+            record_access(
+                self._driver,
+                self._database,
+                passage_ids=[p.id for p in result.passages],
+                fact_ids=[f.id for f in result.facts],
+            )
+        except GraphError as e:
+            logger.warning("could not record access for query %r: %s", result.query, e)
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -184,10 +213,11 @@ class Retriever:
             raise InvalidQueryError(str(e)) from e
         return cfg, when
 
-    def _current(self) -> _Indexes:
-        graph = self._cache.current()
+    def _current(self, *, include_archived: bool = False) -> _Indexes:
+        graph = self._cache.current().view(include_archived=include_archived)
         with self._lock:
-            if self._indexes is None or self._indexes.graph is not graph:
+            indexes = self._indexes.get(include_archived)
+            if indexes is None or indexes.graph is not graph:
                 store = self._store
                 if store is None:
                     assert self._vector_dir is not None
@@ -195,8 +225,9 @@ class Retriever:
                 bm25 = build_index(
                     {p.id: f"{p.title or ''}\n{p.text}" for p in graph.passages.values()}
                 )
-                self._indexes = _Indexes(graph, bm25, seeding.build_link_index(graph), store)
-            return self._indexes
+                indexes = _Indexes(graph, bm25, seeding.build_link_index(graph), store)
+                self._indexes[include_archived] = indexes
+            return indexes
 
     def _retrieve(
         self,
@@ -409,7 +440,7 @@ def _supporting_facts(
     facts = timeline.visible_facts(graph, candidates, as_of)
     ends = {e for f in facts for e in (f.subject_id, f.object_id)}
     local = timeline.visible_facts(graph, timeline.neighbourhood_facts(graph, ends), as_of)
-    superseded = timeline.supersession(local, now=as_of or datetime.now(UTC))
+    superseded = timeline.supersession_status(graph, local, as_of=as_of, now=datetime.now(UTC))
     scored = []
     for f in facts:
         score = 0.5 * seeds.fact_scores.get(f.id, 0.0)
@@ -432,6 +463,7 @@ def _supporting_facts(
             valid_at=f.valid_at,
             invalid_at=f.invalid_at,
             observed_at=f.observed_at,
+            expired_at=f.expired_at,
             score=round(score, 6),
             passage_ids=list(f.passage_ids),
             superseded=f.id in superseded,

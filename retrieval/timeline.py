@@ -1,7 +1,22 @@
-"""Facts in time: the ``as_of`` filter, on-the-fly supersession and the timeline.
+"""Facts in time: the ``as_of`` filter, supersession status and the timeline.
 
-Until consolidation sets ``invalid_at``, supersession is computed here, over a local set of
-facts. A fact fills a *slot* when its predicate is single-valued:
+**Stored marks first.** Once a graph has been consolidated (:attr:`LoadedGraph.consolidated`),
+a fact's status comes from what consolidation stored: a fact with an incoming ``SUPERSEDES``
+(``superseded_by``) or whose ``invalid_at`` has passed is history; nothing is inferred here, so
+retrieval says what consolidation decided (:func:`stored_supersession`).
+
+**``as_of`` semantics.** ``as_of`` is a question about the world at T (valid time), asked
+with what hippograph knew at T: a fact is shown when it started by T (``valid_at``, else
+``observed_at``, <= T) and was known by T (``observed_at`` <= T when set); it is *current* at
+T when ``invalid_at`` is unset or later than T, and history otherwise (when its superseding
+fact, if any, was known by T). ``expired_at`` (when consolidation retired the fact, a
+transaction time) is deliberately not used: the answer about 2020 must not depend on when the
+nightly consolidation job happened to run.
+
+**Fallback.** In a graph never consolidated (no fact or passage carries a mark) supersession
+is computed on the fly, over a local set of facts (:func:`supersession`), with the same rule
+consolidation applies: in a slot, a dated fact is superseded by the next later fact with
+another value. A fact fills a *slot* when its predicate is single-valued:
 
 * a role over an organisation, ``"<verb> [the] [first|new|...] <role> of"`` with a role such
   as CEO, CTO or vice president of engineering: the slot is (role, object) and its value the
@@ -19,7 +34,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from graph.projection_loader import FactRecord, LoadedGraph
 from pipelines.models import normalize_predicate
@@ -114,12 +129,62 @@ def supersession(facts: Iterable[FactRecord], *, now: datetime | None = None) ->
     return out
 
 
+def started_by(fact: FactRecord, as_of: datetime) -> bool:
+    """Whether the fact had started and was known at ``as_of`` (it may have ended since)."""
+    if fact.observed_at is not None and fact.observed_at > as_of:
+        return False
+    start = fact.valid_at or fact.observed_at
+    return start is not None and start <= as_of
+
+
+def stored_supersession(
+    graph: LoadedGraph, facts: Iterable[FactRecord], *, as_of: datetime | None, now: datetime
+) -> dict[str, str]:
+    """``{fact_id: superseding_fact_id or ""}`` from consolidation's stored marks.
+
+    Without ``as_of``: every fact with a ``SUPERSEDES`` link, and every fact whose ``invalid_at``
+    is before ``now``. With ``as_of``: the facts whose ``invalid_at`` is at or before ``as_of``
+    (and whose superseding fact, if any, was already known then).
+    """
+    out: dict[str, str] = {}
+    for fact in facts:
+        newer = fact.superseded_by
+        if as_of is None:
+            if newer is not None or (fact.invalid_at is not None and fact.invalid_at <= now):
+                out[fact.id] = newer or ""
+            continue
+        if fact.invalid_at is None or fact.invalid_at > as_of:
+            continue
+        replacement = graph.facts.get(newer) if newer is not None else None
+        if newer is None or replacement is None:
+            out[fact.id] = newer or ""
+        elif replacement.observed_at is None or replacement.observed_at <= as_of:
+            out[fact.id] = newer
+    return out
+
+
+def supersession_status(
+    graph: LoadedGraph, facts: Iterable[FactRecord], *, as_of: datetime | None, now: datetime
+) -> dict[str, str]:
+    """Superseded facts among ``facts``: stored marks in a consolidated graph, else on the fly.
+
+    ``facts`` should be the local set (the facts around the candidates) visible at ``as_of``.
+    """
+    if graph.consolidated:
+        return stored_supersession(graph, facts, as_of=as_of, now=now)
+    return supersession(facts, now=as_of or now)
+
+
 def visible_facts(
     graph: LoadedGraph, fact_ids: Iterable[str], as_of: datetime | None
 ) -> list[FactRecord]:
-    """The facts (by id) that exist and, with ``as_of``, were known and valid then."""
+    """The facts (by id) that exist and, with ``as_of``, had started and were known then.
+
+    Facts that had already ended by ``as_of`` stay (as history, see
+    :func:`supersession_status`); :func:`known_at` is the stricter "held at ``as_of``".
+    """
     facts = (graph.facts[f] for f in dict.fromkeys(fact_ids) if f in graph.facts)
-    return [f for f in facts if as_of is None or known_at(f, as_of)]
+    return [f for f in facts if as_of is None or started_by(f, as_of)]
 
 
 def neighbourhood_facts(graph: LoadedGraph, entity_ids: Iterable[str]) -> set[str]:
@@ -136,6 +201,7 @@ def build_timeline(
     as_of: datetime | None,
     superseded: Mapping[str, str],
     limit: int,
+    now: datetime | None = None,
 ) -> list[TimelineEntry]:
     """The dated facts about the seed entities and the top facts' subjects, in time order.
 
@@ -143,8 +209,9 @@ def build_timeline(
     history of the same person, company or thing), plus the roles held at a seed (its CEOs).
     Cues (before/after/in) restrict the window;
     ``as_of`` hides what was not yet known or valid. Superseded facts stay, flagged, as
-    history. Undated facts are left out. At most ``limit`` entries: the top facts first, then
-    the latest others.
+    history (``superseded`` from :func:`supersession_status`; in a consolidated graph the
+    stored marks of every entry are read too). Undated facts are left out. At most ``limit``
+    entries: the top facts first, then the latest others.
     """
     top = list(dict.fromkeys(top_fact_ids))
     subjects = set(entity_ids) | {graph.facts[f].subject_id for f in top if f in graph.facts}
@@ -157,6 +224,9 @@ def build_timeline(
     top_set = set(top)
     facts.sort(key=lambda f: (f.id not in top_set, -_ts(fact_time(f))))
     chosen = sorted(facts[:limit], key=lambda f: (_ts(fact_time(f)), f.id))
+    if graph.consolidated:
+        stored = stored_supersession(graph, chosen, as_of=as_of, now=now or datetime.now(UTC))
+        superseded = {**superseded, **stored}
     return [
         TimelineEntry(
             fact_id=f.id,
@@ -166,6 +236,7 @@ def build_timeline(
             subject=f.subject,
             predicate=f.predicate,
             object=f.object,
+            invalid_at=f.invalid_at,
             superseded=f.id in superseded,
             superseded_by=superseded.get(f.id) or None,
         )

@@ -23,12 +23,21 @@ def query(
     ] = None,
     preset: Annotated[Preset, typer.Option(help="retrieval preset")] = Preset.PPR_RERANK_TIMELINE,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    record_access: Annotated[
+        bool,
+        typer.Option(
+            "--record-access/--no-record-access",
+            help="count the returned passages and facts as recalled (slows their forgetting)",
+        ),
+    ] = True,
 ) -> None:
     """Retrieve the passages, facts and timeline that answer a question."""
     cfg = settings()
     try:
         with Retriever.connect(cfg) as retriever:
-            result = retriever.retrieve(text, top_k=top_k, as_of=as_of, config=preset)
+            result = retriever.retrieve(
+                text, top_k=top_k, as_of=as_of, config=preset, record_access=record_access
+            )
     except RetrievalError as e:
         raise fail(str(e)) from e
     if as_json:
@@ -58,7 +67,9 @@ def _print(result: RetrievalResult) -> None:
     for column in ("statement", "valid at", "status"):
         facts.add_column(column)
     for f in result.facts[:8]:
-        status = "superseded" if f.superseded else "current"
+        status = "current"
+        if f.superseded:
+            status = "superseded" + (f" (until {f.invalid_at.date()})" if f.invalid_at else "")
         facts.add_row(f.statement, str(f.valid_at.date()) if f.valid_at else "", status)
     console.print(facts)
     if result.timeline:
