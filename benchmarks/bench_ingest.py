@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,6 @@ from pipelines.embeddings import (  # noqa: E402
     EmbeddingCache,
     MiniLMEmbeddings,
     Vectors,
-    default_model_path,
     default_tokenizer_path,
 )
 from pipelines.extraction.base import Extractor  # noqa: E402
@@ -172,31 +170,7 @@ class KindStats:
     padded_tokens: int = 0
 
 
-class TunedMiniLM(MiniLMEmbeddings):
-    """MiniLM whose ONNX Runtime threads may be told not to spin while waiting for work."""
-
-    def __init__(self, *, spinning: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.spinning = spinning
-
-    @cached_property
-    def _session(self) -> Any:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry(
-            "session.intra_op.allow_spinning", "1" if self.spinning else "0"
-        )
-        path = self.model_path or default_model_path()
-        return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-
-
-class TimedMiniLM(TunedMiniLM):
+class TimedMiniLM(MiniLMEmbeddings):
     """MiniLM that accounts each call to the kind the vector stage is embedding.
 
     ``vector_stage`` reports ``progress("embed <kind>s", n)`` right after each
@@ -334,7 +308,7 @@ def new_embedder(args: argparse.Namespace, settings: Settings) -> TimedMiniLM:
         max_tokens=settings.embedding_max_tokens,
         batch_size=args.embed_batch_size or settings.embedding_batch_size,
         threads=args.embed_threads,
-        spinning=not args.no_ort_spinning,
+        spin_wait=args.ort_spinning,
         cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
     )
 
@@ -605,7 +579,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "each_distinct_string_embedded_once": embedded_total == len(set(all_texts)),
                 "batch_size": embedder.batch_size,
                 "threads": embedder.threads,
-                "ort_spinning": embedder.spinning,
+                "ort_spinning": embedder.spin_wait,
                 "max_tokens": embedder.max_tokens,
                 "cache_entries": len(embedder.cache) if embedder.cache else None,
             },
@@ -664,14 +638,14 @@ def sweep(
         f"batch=64 threads={threads}": {"batch_size": 64},
         f"batch=128 threads={threads}": {"batch_size": 128},
         "batch=32 threads=1": {"threads": 1},
-        f"batch=32 threads={threads} no spinning": {"spinning": False},
+        f"batch=32 threads={threads} spin-waiting": {"spin_wait": True},
         f"batch=32 threads={threads} sorted by length": {"sort_all": True},
     }
 
     def embed_seconds(items: list[str], options: dict[str, Any]) -> float:
         options = dict(options)
         sort_all = options.pop("sort_all", False)
-        model = TunedMiniLM(
+        model = MiniLMEmbeddings(
             max_tokens=settings.embedding_max_tokens,
             batch_size=options.pop("batch_size", settings.embedding_batch_size),
             threads=options.pop("threads", threads),
@@ -841,7 +815,9 @@ def main() -> None:
     parser.add_argument("--spacy-n-process", type=int, default=1)
     parser.add_argument("--embed-threads", type=int, default=None, help="ONNX threads")
     parser.add_argument("--embed-batch-size", type=int, default=None)
-    parser.add_argument("--no-ort-spinning", action="store_true")
+    parser.add_argument(
+        "--ort-spinning", action="store_true", help="let idle ONNX threads spin-wait"
+    )
     parser.add_argument("--sweep", action="store_true", help="also time alternative settings")
     parser.add_argument("--label", help="name of this run in --out (default: the extractor)")
     args = parser.parse_args()

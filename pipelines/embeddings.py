@@ -320,7 +320,10 @@ class MiniLMEmbeddings(NumpyEmbeddings):
     threads
         ONNX Runtime intra-op threads; default: all cores but one, so that one stays free for
         Neo4j and spaCy (on 2 busy cores one thread embedded the MuSiQue corpus twice as fast
-        as two; see benchmarks/results/ingest.json). Idle threads do not spin-wait.
+        as two; see benchmarks/results/ingest.json).
+    spin_wait
+        Let idle ONNX Runtime threads spin-wait for work (off: they burn the core that Neo4j
+        and spaCy need).
     cache
         Optional on-disk cache of vectors.
     """
@@ -335,6 +338,7 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         max_tokens: int = 256,
         batch_size: int = 32,
         threads: int | None = None,
+        spin_wait: bool = False,
         cache: EmbeddingCache | None = None,
         model_name: str = MINILM_MODEL_NAME,
     ) -> None:
@@ -348,6 +352,7 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.threads = threads or max(1, _available_cores() - 1)
+        self.spin_wait = spin_wait
 
     @property
     def dimension(self) -> int:
@@ -376,8 +381,9 @@ class MiniLMEmbeddings(NumpyEmbeddings):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        # Spin-waiting worker threads burn the core that Neo4j and spaCy need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if self.spin_wait else "0"
+        )
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             return onnxruntime.InferenceSession(
