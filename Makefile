@@ -22,7 +22,8 @@ demo: setup
 	$(BIN)/python -m dagster_project.run data/sample
 	$(HG) consolidate
 	$(HG) stats
-	@echo; echo "== A two-hop question (the designer is named in one file, the birthplace in another):"
+	@echo; echo "== A two-hop question: the designer (Elias Brandt) is named in one file, his birthplace"
+	@echo "   (Tartu) in a news item that never mentions the Kestrel. Look for that passage:"
 	$(HG) query "Where was the designer of the Kestrel drone born?" --top-k 3
 	@echo; echo "== The same question with dense retrieval alone:"
 	$(HG) query "Where was the designer of the Kestrel drone born?" --top-k 3 --preset dense
