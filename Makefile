@@ -56,6 +56,13 @@ bench: setup
 		--out benchmarks/results/multihop_musique_dev200_spacy.json
 	$(EVAL) --questions $(SHARED)/migres_dev200/hotpot.json \
 		--out benchmarks/results/multihop_hotpot_dev200_spacy.json
+	$(HG) eval locomo --data ../shared/benchdata/locomo/locomo10.json \
+		--method dense --method hybrid --method ppr_rerank_timeline \
+		--out benchmarks/results/locomo10.json
+	$(HG) eval longmemeval --data ../shared/benchdata/longmemeval/longmemeval_oracle.json \
+		--per-type 12 --full-type knowledge-update \
+		--method dense --method hybrid --method ppr_rerank_timeline \
+		--out benchmarks/results/longmemeval_oracle.json
 
 # Debian's Chromium for the end-to-end browser tests (installed only when missing).
 browser-deps:

@@ -223,3 +223,6 @@ RETURN e.id AS id ORDER BY e.id LIMIT $limit
 MARK_SYNONYMS_CHECKED = f"""
 UNWIND $ids AS id MATCH (e:{L.ENTITY} {{id: id}}) SET e.synonyms_checked = true
 """
+
+# Empties the database (the schema stays); for evaluation runs on their own private server.
+DELETE_EVERYTHING = "MATCH (n) DETACH DELETE n"

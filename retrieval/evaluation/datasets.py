@@ -38,7 +38,7 @@ class EvalQuestion:
     paragraphs: tuple[Paragraph, ...]
 
 
-def _records(path: Path) -> Iterator[tuple[str, Any]]:
+def iter_records(path: Path) -> Iterator[tuple[str, Any]]:
     """``(where, record)`` for a JSON list file or a JSON Lines file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -95,7 +95,7 @@ def load_questions(path: Path, *, limit: int | None = None) -> list[EvalQuestion
         On unreadable files, malformed records or a record of neither shape.
     """
     questions: list[EvalQuestion] = []
-    for where, record in _records(path):
+    for where, record in iter_records(path):
         if not isinstance(record, dict):
             raise DatasetError(f"{where}: expected a JSON object")
         try:
@@ -120,7 +120,7 @@ def load_questions(path: Path, *, limit: int | None = None) -> list[EvalQuestion
 def load_corpus(path: Path) -> list[Paragraph]:
     """A corpus file: a JSON list (or JSON Lines) of ``{title, text}``."""
     corpus = []
-    for where, record in _records(path):
+    for where, record in iter_records(path):
         if not isinstance(record, dict) or "text" not in record:
             raise DatasetError(f"{where}: expected an object with title and text")
         corpus.append(Paragraph(str(record.get("title", "")), str(record["text"])))

@@ -94,7 +94,13 @@ def write_corpus(corpus: Sequence[Paragraph], path: Path) -> None:
             out.write(json.dumps({"id": f"p{i}", "title": p.title, "text": p.text}) + "\n")
 
 
-def eval_settings(base: Settings, workdir: Path, extractor: ExtractorKind) -> Settings:
+def eval_settings(
+    base: Settings,
+    workdir: Path,
+    extractor: ExtractorKind,
+    *,
+    chunk_max_chars: int = EVAL_CHUNK_CHARS,
+) -> Settings:
     bolt = free_port()
     http = free_port(avoid=bolt)
     # neo4j_uri and neo4j_password are set explicitly so that NEO4J_URI / NEO4J_PASSWORD in the
@@ -112,7 +118,7 @@ def eval_settings(base: Settings, workdir: Path, extractor: ExtractorKind) -> Se
         extractor=extractor,
         spacy_model=base.spacy_model,
         embedding_max_tokens=base.embedding_max_tokens,
-        chunk_max_chars=EVAL_CHUNK_CHARS,
+        chunk_max_chars=chunk_max_chars,
         synonym_threshold=base.synonym_threshold,
     )
 
