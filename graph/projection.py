@@ -390,6 +390,28 @@ class GraphProjection:
             proj._index_shared = True
         return proj
 
+    @classmethod
+    def from_snapshot(cls, snapshot: ProjectionSnapshot) -> GraphProjection:
+        """A new builder whose current graph is ``snapshot``; the fork of an existing graph.
+
+        The CSR arrays are shared (they are read-only; every later snapshot copies what it
+        changes), the node tables copied: O(n). Changes to the new builder never reach the
+        builder ``snapshot`` came from, nor the reverse, so one holder of the old graph keeps
+        seeing it while another patches a copy. Its snapshots continue ``snapshot.version``.
+        """
+        proj = cls()
+        alive = bytearray(snapshot.num_slots)
+        for slot in snapshot.node_index.values():
+            alive[slot] = 1
+        with proj._lock:
+            proj._snapshot = snapshot
+            proj._ids = list(snapshot.node_ids)
+            proj._kinds = bytearray(snapshot.node_kinds.tobytes())
+            proj._alive = alive
+            proj._num_dead = snapshot.num_slots - snapshot.num_nodes
+            proj._index = dict(snapshot.node_index)
+        return proj
+
     # ---- queries -----------------------------------------------------------------------------
 
     @property

@@ -1,8 +1,14 @@
-"""Cypher for retrieval: the change check, the projection load and the one write, recording
-access (``retrieval_count``, ``last_accessed_at``) on what a query returned.
+"""Cypher for retrieval: the change check, the projection load (full and delta) and the one
+write, recording access (``retrieval_count``, ``last_accessed_at``) on what a query returned.
 
 Values are parameters; labels and relationship types come from :mod:`graph.schema` enums and
 are interpolated once, at import time, as in :mod:`graph.cypher`.
+
+The full-load queries return rows in a canonical order (passages by document and index,
+entities and facts by id, a fact's passages by id) so that a graph patched from the ``*_DELTA``
+queries (see :mod:`graph.projection_loader`) can be compared with, and equals, a fresh load.
+The delta queries take ``$since`` (an ISO datetime string: the previous load's newest creation
+time of that kind, or null for "everything") and id lists to re-read.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from graph.schema import RelType as R
 
 # A cheap fingerprint of the graph: counts of every node and relationship type the projection
 # uses, plus the newest creation times, plus what consolidation changes (SUPERSEDES links and
-# their newest creation time, archived facts and passages and the newest archiving time).
+# their newest creation time, archived facts and passages and the newest archiving time), plus
+# how many passages each extractor version has processed (``extracted``: ``[[version, n]]``
+# sorted by version; a re-extraction by a new version moves passages between versions).
 # Cost: count-store lookups and a few index-free scans of one property, no traversal.
 # Access records (retrieval_count, last_accessed_at) are deliberately not part of it.
 GRAPH_STATE = f"""
@@ -28,22 +36,70 @@ CALL () {{ MATCH ()-[r:{R.SUPERSEDES}]->() RETURN count(r) AS supersedes,
                                                  max(r.created_at) AS supersedes_max }}
 CALL () {{ MATCH (n) WHERE (n:{L.FACT} OR n:{L.PASSAGE}) AND n.archived = true
           RETURN count(n) AS archived, max(n.archived_at) AS archived_max }}
+CALL () {{ MATCH (n:{L.PASSAGE}) WHERE n.extracted_by IS NOT NULL
+          WITH n.extracted_by AS version, count(n) AS n ORDER BY version
+          RETURN collect([version, n]) AS extracted }}
 RETURN documents, passages, entities, facts, mentions, states, synonyms, supersedes, archived,
        toString(documents_max) AS documents_max, toString(entities_max) AS entities_max,
        toString(facts_max) AS facts_max, toString(supersedes_max) AS supersedes_max,
-       toString(archived_max) AS archived_max
+       toString(archived_max) AS archived_max, extracted
+"""
+
+_PASSAGE_COLUMNS = """
+RETURN p.id AS id, p.document_id AS document_id, p.index AS index, p.title AS title,
+       p.text AS text, p.timestamp AS timestamp, d.source AS source,
+       coalesce(p.archived, false) AS archived, p.extracted_by AS extracted_by
+ORDER BY p.document_id, p.index, p.id
 """
 
 PASSAGES = f"""
 MATCH (d:{L.DOCUMENT})-[:{R.HAS_PASSAGE}]->(p:{L.PASSAGE})
-RETURN p.id AS id, p.document_id AS document_id, p.title AS title, p.text AS text,
-       p.timestamp AS timestamp, d.source AS source, coalesce(p.archived, false) AS archived
-ORDER BY p.document_id, p.index
+{_PASSAGE_COLUMNS}
+"""
+
+# The passages of documents ingested since $since, and the passages in $passage_ids (those
+# not yet extracted at the previous load: they may have been since).
+PASSAGES_DELTA = f"""
+CALL () {{
+  MATCH (d:{L.DOCUMENT}) WHERE $since IS NULL OR d.ingested_at >= datetime($since)
+  MATCH (d)-[:{R.HAS_PASSAGE}]->(p:{L.PASSAGE})
+  RETURN d, p
+  UNION
+  UNWIND $passage_ids AS pid
+  MATCH (d:{L.DOCUMENT})-[:{R.HAS_PASSAGE}]->(p:{L.PASSAGE} {{id: pid}})
+  RETURN d, p
+}}
+{_PASSAGE_COLUMNS}
+"""
+
+_ENTITY_COLUMNS = """
+RETURN e.id AS id, e.name AS name, e.canonical AS canonical, e.aliases AS aliases,
+       coalesce(e.synonyms_checked, false) AS checked
+ORDER BY e.id
 """
 
 ENTITIES = f"""
 MATCH (e:{L.ENTITY})
-RETURN e.id AS id, e.name AS name, e.canonical AS canonical, e.aliases AS aliases
+{_ENTITY_COLUMNS}
+"""
+
+# Entities created since $since, the entities in $entity_ids (not yet checked for synonyms at
+# the previous load) and every entity the passages in $passage_ids mention (an extraction
+# appends aliases to entities that already exist).
+ENTITIES_DELTA = f"""
+CALL () {{
+  MATCH (e:{L.ENTITY}) WHERE $since IS NULL OR e.created_at >= datetime($since)
+  RETURN e
+  UNION
+  UNWIND $entity_ids AS eid
+  MATCH (e:{L.ENTITY} {{id: eid}})
+  RETURN e
+  UNION
+  UNWIND $passage_ids AS pid
+  MATCH (:{L.PASSAGE} {{id: pid}})-[:{R.MENTIONS}]->(e:{L.ENTITY})
+  RETURN e
+}}
+{_ENTITY_COLUMNS}
 """
 
 MENTIONS = f"""
@@ -51,19 +107,55 @@ MATCH (p:{L.PASSAGE})-[:{R.MENTIONS}]->(e:{L.ENTITY})
 RETURN p.id AS passage_id, e.id AS entity_id
 """
 
-FACTS = f"""
-MATCH (s:{L.ENTITY})<-[:{R.SUBJECT}]-(f:{L.FACT})-[:{R.OBJECT}]->(o:{L.ENTITY})
-// properties(f): optional keys (invalid_at, archived, ...) without "property does not exist"
-// warnings; newer: the facts consolidation recorded as superseding this one
+MENTIONS_DELTA = f"""
+UNWIND $passage_ids AS pid
+MATCH (p:{L.PASSAGE} {{id: pid}})-[:{R.MENTIONS}]->(e:{L.ENTITY})
+RETURN p.id AS passage_id, e.id AS entity_id
+"""
+
+# properties(f): optional keys (invalid_at, archived, ...) without "property does not exist"
+# warnings; newer: the facts consolidation recorded as superseding this one
+_FACT_COLUMNS = f"""
+MATCH (s:{L.ENTITY})<-[:{R.SUBJECT}]-(f)-[:{R.OBJECT}]->(o:{L.ENTITY})
 RETURN properties(f) AS fact, s.id AS subject_id, o.id AS object_id,
-       COLLECT {{ MATCH (p:{L.PASSAGE})-[:{R.STATES}]->(f) RETURN p.id }} AS passage_ids,
+       COLLECT {{ MATCH (p:{L.PASSAGE})-[:{R.STATES}]->(f) RETURN p.id ORDER BY p.id }}
+         AS passage_ids,
        COLLECT {{ MATCH (n:{L.FACT})-[:{R.SUPERSEDES}]->(f)
                  RETURN n.id ORDER BY coalesce(n.valid_at, n.observed_at), n.id }} AS newer
+ORDER BY f.id
+"""
+
+FACTS = f"""
+MATCH (f:{L.FACT})
+{_FACT_COLUMNS}
+"""
+
+# Facts created since $since and every fact the passages in $passage_ids state (a fact that
+# already existed gains a source and may change its confidence and first observation).
+FACTS_DELTA = f"""
+CALL () {{
+  MATCH (f:{L.FACT}) WHERE $since IS NULL OR f.created_at >= datetime($since)
+  RETURN f
+  UNION
+  UNWIND $passage_ids AS pid
+  MATCH (:{L.PASSAGE} {{id: pid}})-[:{R.STATES}]->(f:{L.FACT})
+  RETURN f
+}}
+{_FACT_COLUMNS}
 """
 
 SYNONYMS = f"""
 MATCH (a:{L.ENTITY})-[r:{R.SYNONYM}]->(b:{L.ENTITY})
 RETURN a.id AS a, b.id AS b, r.score AS score
+"""
+
+# Every SYNONYM edge at an entity in $entity_ids (new, or not yet checked at the previous
+# load: the synonym stage only links entities it has not checked yet), in its stored direction.
+SYNONYMS_DELTA = f"""
+UNWIND $entity_ids AS eid
+MATCH (:{L.ENTITY} {{id: eid}})-[r:{R.SYNONYM}]-(:{L.ENTITY})
+WITH DISTINCT r
+RETURN startNode(r).id AS a, endNode(r).id AS b, r.score AS score
 """
 
 # Retrieval reinforces memory (see pipelines.consolidation.memory_strength): one batched write

@@ -121,6 +121,10 @@ def schema_statements() -> tuple[SchemaItem, ...]:
         _range_index(NodeLabel.ENTITY, "canonical"),
         _range_index(NodeLabel.FACT, "valid_at"),
         _range_index(NodeLabel.PASSAGE, "document_id"),
+        # The projection's incremental refresh reads what was added after a watermark.
+        _range_index(NodeLabel.DOCUMENT, "ingested_at"),
+        _range_index(NodeLabel.ENTITY, "created_at"),
+        _range_index(NodeLabel.FACT, "created_at"),
         # Deleting or merging a fact finds its entity-entity relationship by fact id.
         _relationship_index(RelType.RELATES, "fact_id"),
         SchemaItem(
