@@ -32,6 +32,7 @@ from pipelines.consolidation import (
     DecayConfig,
     FactRecord,
     MemoryItem,
+    Phase,
     PredicateRules,
     RetentionPolicy,
     build_predicate_rules,
@@ -421,7 +422,9 @@ def _current_single_values(
     return {
         f.id
         for f in facts
-        if f.id not in superseded and (f.invalid_at is None or f.invalid_at > now)
+        if f.id not in superseded
+        and (f.invalid_at is None or f.invalid_at > now)
+        and rules.phase(f.predicate) is not Phase.FORMER
     }
 
 

@@ -11,13 +11,23 @@ always have one value. Predicates in :attr:`ConsolidationConfig.accumulating` (v
 with, ...) never conflict.
 
 **Equivalent predicates** share a canonical form (:meth:`PredicateRules.canonical`): the
-normalised predicate, "become X" read as "be X", configured aliases ("move to" means "live in"
-afterwards), and optionally predicates whose embeddings are close.
+normalised predicate, "become X"/"remain X"/"be named X"/"serve as X" read as "be X", configured
+aliases ("move to" means "live in" afterwards), and optionally predicates whose embeddings are
+close. A role keeps one form whatever its wording (:func:`predicate_form`): titles are
+abbreviated ("chief operating officer" is "coo"), "at" reads "of", and modifiers that do not
+change the position are dropped ("be first cto of", "be new cto of", "be interim cto of" are
+all "be cto of"). Two modifiers are kept as the fact's :class:`Phase`: *first* (the first
+holder precedes every other one, even undated) and *former* ("X was the former CTO": the same
+relation, no longer holding when said).
 
 **Supersession** (:func:`decide_supersessions`) is a function of the set of facts only, never
 of the order they arrived in: within one (canonical predicate, key entity) group, a fact is
 superseded by the earliest later fact with a different value, where "later" compares
-``valid_at`` and falls back to ``observed_at``. Restating the same value never supersedes.
+``valid_at`` and falls back to ``observed_at``. Restating the same value never supersedes. A
+*former* fact (or one whose stated end is not after its start) describes the past: it never
+supersedes and is never current. An undated fact is placed by what else is known: a *first*
+holder before every dated one, a value also stated with a date with the latest such statement;
+other undated facts are left alone.
 
 **Memory strength** (:func:`memory_strength`) follows MemoryBank's use of the Ebbinghaus curve
 (Zhong et al., 2024, "MemoryBank: Enhancing Large Language Models with Long-Term Memory",
@@ -34,7 +44,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pipelines.models import canonical_name, normalize_predicate
@@ -44,7 +54,10 @@ __all__ = [
     "DEFAULT_ALIASES",
     "DEFAULT_SINGLE_VALUED",
     "ForgettingPlan",
+    "PredicateForm",
+    "Phase",
     "plan_forgetting",
+    "predicate_form",
     "AgeBasis",
     "ArchiveAction",
     "ConflictResolution",
@@ -86,7 +99,7 @@ class SingleValued:
     key: FunctionalKey = FunctionalKey.SUBJECT
 
 
-_ROLES = ("ceo", "cto", "coo", "cfo", "chief executive", "chief technology officer", "president")
+_ROLES = ("ceo", "cto", "coo", "cfo", "cmo", "cio", "president")
 
 DEFAULT_SINGLE_VALUED: tuple[SingleValued, ...] = (
     SingleValued("live in", FunctionalKey.SUBJECT),
@@ -167,11 +180,182 @@ class ConsolidationConfig:
 # --- predicates -------------------------------------------------------------------------------
 
 _BECOME = re.compile(r"^(become|became|becomes|remain|remains|remained|stay) ")
+_APPOINTED = re.compile(
+    r"^(?:be (?:named|appointed|elected|re-elected|reelected|reappointed|made|hired|chosen|"
+    r"selected|installed|confirmed|nominated|promoted)(?: as| to)?|serve as|act as) "
+)
+"""Passive appointments and "serve as": before an attribute ("be named cto of") they are the
+state "be cto of"."""
+
+ROLE_TITLES: dict[str, str] = {
+    "chief executive officer": "ceo",
+    "chief executive": "ceo",
+    "chief technology officer": "cto",
+    "chief technical officer": "cto",
+    "chief operating officer": "coo",
+    "chief operations officer": "coo",
+    "chief financial officer": "cfo",
+    "chief finance officer": "cfo",
+    "chief marketing officer": "cmo",
+    "chief information officer": "cio",
+    "chief information security officer": "ciso",
+    "chairwoman": "chair",
+    "chairman": "chair",
+    "chairperson": "chair",
+}
+"""Spelled-out titles and their usual short form (compared lower case, whole words)."""
+
+_TITLE_WORDS = frozenset(
+    {
+        *ROLE_TITLES.values(),
+        "ceo",
+        "cto",
+        "coo",
+        "cfo",
+        "cmo",
+        "cio",
+        "cpo",
+        "cso",
+        "president",
+        "chair",
+        "director",
+        "head",
+        "manager",
+        "officer",
+        "executive",
+        "leader",
+        "chancellor",
+        "governor",
+        "mayor",
+        "minister",
+        "secretary",
+        "editor",
+        "coach",
+        "captain",
+        "dean",
+        "principal",
+        "treasurer",
+        "superintendent",
+        "commissioner",
+        "ambassador",
+    }
+)
+"""Head words of a role: a position one holder fills at a time (for modifier stripping)."""
+
+_FORMER = frozenset({"former", "ex", "previous", "past", "erstwhile", "onetime", "one-time"})
+_FIRST = frozenset({"first", "founding", "original", "inaugural"})
+_ROLE_MODIFIERS = frozenset(
+    {
+        *_FIRST,
+        "new",
+        "current",
+        "present",
+        "incumbent",
+        "sitting",
+        "then",
+        "interim",
+        "acting",
+        "temporary",
+        "permanent",
+        "outgoing",
+        "incoming",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "newly",
+        "appointed",
+        "named",
+    }
+)
+"""Words before a role that do not change which position it is ("the interim CTO")."""
+
+_ATTRIBUTE = re.compile(r"^be (?P<core>.+) (?P<prep>of|at|for|with)$")
+
+
+class Phase(StrEnum):
+    """What a predicate's modifiers say about when the fact holds."""
+
+    PLAIN = "plain"
+    FIRST = "first"
+    """The first holder ("the first CTO of"): before every other value of its group."""
+    FORMER = "former"
+    """A past holder ("the former CTO of"): no longer holds when stated."""
+
+
+@dataclass(frozen=True)
+class PredicateForm:
+    """A predicate in canonical lemma form with the :class:`Phase` its modifiers gave."""
+
+    predicate: str
+    phase: Phase = Phase.PLAIN
+
+
+def _role_core(words: list[str]) -> tuple[list[str], Phase] | None:
+    """The role without modifiers, and its phase; ``None`` if ``words`` name no role."""
+    phase = Phase.PLAIN
+    kept: list[str] = []
+    for word in words:
+        bare = word.removeprefix("ex-")
+        if bare != word and bare:
+            phase = Phase.FORMER
+            word = bare
+        if word in _FORMER:
+            phase = Phase.FORMER
+        elif word in _ROLE_MODIFIERS and not kept:
+            if word in _FIRST and phase is Phase.PLAIN:
+                phase = Phase.FIRST
+        else:
+            kept.append(word)
+    text = " ".join(kept)
+    for title, short in sorted(ROLE_TITLES.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(rf"\b{re.escape(title)}\b", short, text)
+    core = text.split()
+    return (core, phase) if _is_title(core) else None
+
+
+def _is_title(core: list[str]) -> bool:
+    """``cto``, ``chief scientist``... ending in a title word, or a title word before ``of``
+    (``head of engineering``, ``vice president of sales``)."""
+    if not core:
+        return False
+    if core[-1] in _TITLE_WORDS:
+        return True
+    return "of" in core[1:] and core[core.index("of", 1) - 1] in _TITLE_WORDS
+
+
+def predicate_form(predicate: str) -> PredicateForm:
+    """Canonical lemma form of a predicate and the phase its modifiers give.
+
+    "become X"/"remain X" read as "be X". For a role (an attribute whose head is a title such
+    as CTO, president or head) "be named/appointed/elected X" and "serve as X" read "be X" too,
+    titles are abbreviated (:data:`ROLE_TITLES`), "at"/"for"/"with" read "of" (unless the
+    role has its own "of": "head of sales at"), modifiers such
+    as first/new/current/interim/acting are dropped, former/ex-/previous give
+    :attr:`Phase.FORMER` and first/founding/original :attr:`Phase.FIRST`:
+    ``"Be the first Chief Technology Officer at"`` -> ``("be cto of", FIRST)``. Other
+    predicates keep their normalised form.
+    """
+    pred = _BECOME.sub("be ", normalize_predicate(predicate))
+    match = _ATTRIBUTE.match(_APPOINTED.sub("be ", pred))
+    if match is None:
+        return PredicateForm(pred)
+    role = _role_core([w for w in match["core"].split() if w not in ("the", "a", "an")])
+    if role is None:
+        return PredicateForm(pred)
+    core, phase = role
+    prep = match["prep"] if "of" in core else "of"  # "head of sales at" keeps its "at"
+    return PredicateForm(f"be {' '.join(core)} {prep}", phase)
 
 
 def _lemma_predicate(predicate: str) -> str:
-    """Normalised predicate with "become X"/"remain X" read as the state "be X"."""
-    return _BECOME.sub("be ", normalize_predicate(predicate))
+    """Canonical lemma form of a predicate (see :func:`predicate_form`)."""
+    return predicate_form(predicate).predicate
 
 
 @dataclass(frozen=True)
@@ -200,6 +384,10 @@ class PredicateRules:
     def canonical(self, predicate: str) -> str:
         pred = _lemma_predicate(predicate)
         return self.canonical_of.get(pred, pred)
+
+    def phase(self, predicate: str) -> Phase:
+        """First, former or plain (see :func:`predicate_form`)."""
+        return predicate_form(predicate).phase
 
     def keys(self, predicate: str) -> frozenset[FunctionalKey]:
         """The key endpoints along which ``predicate`` is single-valued (empty: accumulating)."""
@@ -375,10 +563,26 @@ class ConflictResolution:
     """Facts in a conflict group that have no time at all: left alone."""
 
 
-def _order(fact: FactRecord) -> tuple[datetime, datetime, str]:
-    t = effective_time(fact)
-    assert t is not None
-    return (t, fact.observed_at or t, fact.id)
+_BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
+"""The time of an undated *first* holder: before every dated fact."""
+
+
+def _is_past(fact: FactRecord, rules: PredicateRules) -> bool:
+    """A fact about the past: a *former* holder, or one whose stated end is not after its
+    start (it had ended when it was stated)."""
+    if rules.phase(fact.predicate) is Phase.FORMER:
+        return True
+    start = effective_time(fact)
+    return fact.invalid_at is not None and start is not None and fact.invalid_at <= start
+
+
+def _placed_time(fact: FactRecord, rules: PredicateRules) -> datetime | None:
+    """Where a fact sits on its group's time line: its own time, else before all for an undated
+    *first* holder (``None``: it cannot be placed by itself)."""
+    time = effective_time(fact)
+    if time is None and rules.phase(fact.predicate) is Phase.FIRST:
+        return _BEFORE_ALL
+    return time
 
 
 def _groups(
@@ -392,39 +596,69 @@ def _groups(
     return groups
 
 
+def _group_supersessions(
+    pred: str, key: FunctionalKey, members: list[FactRecord], rules: PredicateRules
+) -> tuple[list[Supersession], set[tuple[str, str]], set[str]]:
+    """Supersessions, ambiguous pairs and unplaced facts of one group."""
+    members = [f for f in members if not _is_past(f, rules)]
+    timed = [(t, f) for f in members if (t := _placed_time(f, rules)) is not None]
+    timed.sort(key=lambda tf: (tf[0], tf[1].observed_at or tf[0], tf[1].id))
+    unplaced = [f for f in members if _placed_time(f, rules) is None]
+    found: dict[str, Supersession] = {}
+    ambiguous: set[tuple[str, str]] = set()
+    several = len({f.value_of(key) for f in members}) > 1
+    for i, (t_old, older) in enumerate(timed if several else ()):
+        for t_new, newer in timed[i + 1 :]:
+            if newer.value_of(key) == older.value_of(key):
+                continue
+            if t_new == t_old:
+                ambiguous.add(tuple(sorted((older.id, newer.id))))  # type: ignore[arg-type]
+                continue
+            found[older.id] = Supersession(newer.id, older.id, t_new, pred, key)
+            break
+    # An undated restatement of a value shares the fate of that value's latest dated fact.
+    latest: dict[str, FactRecord] = {}
+    for t, f in timed:
+        if t is not _BEFORE_ALL:
+            latest[f.value_of(key)] = f
+    left: set[str] = set()
+    for fact in unplaced:
+        anchor = latest.get(fact.value_of(key))
+        if anchor is None:
+            left.add(fact.id)
+        elif anchor.id in found:
+            s = found[anchor.id]
+            found[fact.id] = Supersession(s.newer_id, fact.id, s.invalid_at, pred, key)
+    return list(found.values()), ambiguous, left
+
+
 def decide_supersessions(facts: Iterable[FactRecord], rules: PredicateRules) -> ConflictResolution:
     """Which facts supersede which, as a function of the set of facts (not their order).
 
     Facts are compared only within a group sharing the canonical predicate and the key entity
     (so only facts that share an endpoint are ever compared). In a group, each fact is
     superseded by the earliest strictly later fact with a different value; a later fact with
-    the same value is a restatement and supersedes nothing. A fact superseded in several groups
-    keeps the earliest replacement. Equal times with different values are reported as
-    ambiguous and left alone.
+    the same value is a restatement and supersedes nothing. Facts about the past (*former*
+    holders, facts that had ended when stated) take no part. An undated *first* holder comes
+    before every dated fact; an undated fact whose value is also stated with a date shares the
+    fate of the latest such statement; other undated facts are left alone. A fact superseded
+    in several groups keeps the earliest replacement. Equal times with different values are
+    reported as ambiguous and left alone.
     """
     best: dict[str, Supersession] = {}
     ambiguous: set[tuple[str, str]] = set()
     undated: set[str] = set()
     for (pred, key, _), members in sorted(_groups(facts, rules).items()):
-        dated = sorted((f for f in members if effective_time(f) is not None), key=_order)
-        undated.update(f.id for f in members if effective_time(f) is None)
-        if len({f.value_of(key) for f in dated}) < 2:
-            continue
-        for i, older in enumerate(dated):
-            t_old = effective_time(older)
-            for newer in dated[i + 1 :]:
-                if newer.value_of(key) == older.value_of(key):
-                    continue
-                t_new = effective_time(newer)
-                assert t_old is not None and t_new is not None
-                if t_new == t_old:
-                    ambiguous.add(tuple(sorted((older.id, newer.id))))  # type: ignore[arg-type]
-                    continue
-                candidate = Supersession(newer.id, older.id, t_new, pred, key)
-                current = best.get(older.id)
-                if current is None or (t_new, newer.id) < (current.invalid_at, current.newer_id):
-                    best[older.id] = candidate
-                break
+        found, unclear, left = _group_supersessions(pred, key, members, rules)
+        ambiguous |= unclear
+        undated |= left
+        for candidate in found:
+            current = best.get(candidate.older_id)
+            if current is None or (candidate.invalid_at, candidate.newer_id) < (
+                current.invalid_at,
+                current.newer_id,
+            ):
+                best[candidate.older_id] = candidate
     # A pair is only ambiguous if nothing else resolved the older one.
     still = tuple(sorted(p for p in ambiguous if p[0] not in best and p[1] not in best))
     return ConflictResolution(
@@ -442,13 +676,18 @@ def current_value_conflicts(
 ) -> list[tuple[str, str, tuple[str, ...]]]:
     """Groups with more than one current value: ``(predicate, key entity, fact ids)``.
 
-    A fact is current when it is not superseded and its stated ``invalid_at`` is not past.
+    A fact is current when it is not superseded, not about the past (a *former* holder) and
+    its stated ``invalid_at`` is not past.
     """
     gone = set(superseded)
     problems: list[tuple[str, str, tuple[str, ...]]] = []
     for (pred, key, key_id), members in sorted(_groups(facts, rules).items()):
         live = [
-            f for f in members if f.id not in gone and (f.invalid_at is None or f.invalid_at > now)
+            f
+            for f in members
+            if f.id not in gone
+            and (f.invalid_at is None or f.invalid_at > now)
+            and rules.phase(f.predicate) is not Phase.FORMER
         ]
         if len({f.value_of(key) for f in live}) > 1:
             problems.append((pred, key_id, tuple(sorted(f.id for f in live))))

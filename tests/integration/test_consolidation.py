@@ -43,6 +43,7 @@ from pipelines.extraction.spacy_extractor import SpacyExtractor
 from pipelines.settings import Settings, get_settings
 from pipelines.vectorstore import VectorStore
 from retrieval.cli import consolidate_cmd, ingest_cmd
+from tests.conftest import IngestPaths
 
 ROLE_2019 = (
     "role-2019",
@@ -473,3 +474,100 @@ def test_cli_consolidate_forget_and_restore(cli: typer.Typer, tmp_path: Path) ->
     assert sorted(out["documents"]) == ["move-2021", "move-2023"]
     assert out["no_orphans"] and out["facts"] == 2
     assert out["vectors_removed"] >= 4  # two passages, two facts, entities
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+def _ingest_sample(
+    driver: Driver, settings: Settings, files: list[Path], ingest_paths: IngestPaths
+) -> None:
+    driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.neo4j_database)
+    for path in files:  # one file at a time: the arrival order is the test's
+        ingest_paths(settings, [path])
+
+
+def test_sample_cto_chain_ends_with_one_current_cto_in_any_arrival_order(
+    clean_graph: Driver, workdir: Settings, ingest_paths: IngestPaths
+) -> None:
+    """Lena Marsh (the first CTO, undated) -> Priya Nandakumar (2019, also "named as its CTO")
+    -> Daniel Osei (2022, "remains the CTO" in 2024): exactly one current CTO."""
+    db = workdir.neo4j_database
+    files = sorted(p for p in SAMPLE.iterdir() if p.is_file())
+    states: list[dict[str, tuple[datetime | None, str | None]]] = []
+    for order, run in ((files, "forward"), (files[::-1], "reverse")):
+        settings = workdir.model_copy(update={"data_dir": workdir.data_dir / run})
+        _ingest_sample(clean_graph, settings, order, ingest_paths)
+        report = consolidate(clean_graph, settings, options=ConsolidationOptions(forget=False))
+        assert report.facts_superseded >= 10
+        rows, _, _ = clean_graph.execute_query(
+            """
+            MATCH (f:Fact)-[:OBJECT]->(:Entity {canonical: 'halvard robotics'})
+            WHERE f.predicate IN $cto
+            RETURN f.subject AS subject, f.predicate AS predicate, f.superseded_by AS newer,
+                   f.invalid_at AS invalid_at
+            """,
+            cto=["be first cto of", "become cto of", "be cto of", "remain cto of"],
+            database_=db,
+        )
+        current = {r["subject"] for r in rows if r["newer"] is None}
+        assert current == {"Daniel Osei"}, rows
+        found = facts(clean_graph, db)
+        lena = found[("Lena Marsh", "be first cto of", "Halvard Robotics")]
+        assert lena["replaced_by_subject"] == "Priya Nandakumar"
+        assert lena["invalid_at"].to_native() == datetime(2019, 3, 5, tzinfo=UTC)
+        priya = found[("Priya Nandakumar", "become cto of", "Halvard Robotics")]
+        assert priya["replaced_by_subject"] == "Daniel Osei"
+        assert year(priya["invalid_at"]) == 2022
+        # The appointment phrasings are read as the role, and the COO chain resolves too.
+        hugo = found[("Hugo Lindqvist", "become chief operating officer of", "Halvard Robotics")]
+        assert hugo["replaced_by_subject"] is None
+        sofia = found[("Sofia Reyes", "become chief operating officer of", "Halvard Robotics")]
+        assert sofia["replaced_by_subject"] == "Hugo Lindqvist"
+        # Stepping down is history at its own date and replaces nobody.
+        tomas = found[("Tomas Varga", "be former ceo of", "Halvard Robotics")]
+        assert tomas["invalid_at"] is not None and tomas["replaced_by_subject"] is None
+        assert tomas["id"] not in {newer for _, newer in state(clean_graph, db).values()}
+        cto = [c for c in single_value_conflicts(clean_graph, db) if c[0] == "be cto of"]
+        assert cto == []
+        states.append(_decisions(clean_graph, db))
+    assert states[0] == states[1]
+
+
+def _decisions(driver: Driver, db: str) -> dict[str, tuple[datetime | None, str | None]]:
+    """Each fact's end (as an instant: the stored zone form may differ) and replacement."""
+    rows, _, _ = driver.execute_query(
+        "MATCH (f:Fact) RETURN f.id AS id, f.invalid_at AS invalid_at, f.superseded_by AS newer",
+        database_=db,
+    )
+    return {
+        r["id"]: (
+            r["invalid_at"].to_native().astimezone(UTC) if r["invalid_at"] else None,
+            r["newer"],
+        )
+        for r in rows
+    }
+
+
+def test_appointment_phrasings_supersede_through_their_variants(ingest: Ingestor) -> None:
+    ingest(
+        ("named", "2019-03-06", "Acme Robotics named Ana Lima as its CTO yesterday."),
+        (
+            "joined",
+            "2021-02-01",
+            "In January 2021, Bo Chen joined Acme Robotics as chief technology officer.",
+        ),
+        ("former", "2022-05-01", "Ana Lima, the former CTO of Acme Robotics, founded Beta Labs."),
+        ("remains", "2024-03-12", "Bo Chen remains the CTO of Acme Robotics."),
+    )
+    db = ingest.settings.neo4j_database
+    report = consolidate(ingest.driver, ingest.settings, options=ConsolidationOptions(forget=False))
+    found = facts(ingest.driver, db)
+    ana = found[("Ana Lima", "become cto of", "Acme Robotics")]
+    assert ana["replaced_by_subject"] == "Bo Chen" and year(ana["invalid_at"]) == 2021
+    bo = found[("Bo Chen", "become chief technology officer of", "Acme Robotics")]
+    assert bo["replaced_by_subject"] is None
+    was = found[("Ana Lima", "be former cto of", "Acme Robotics")]
+    assert was["replaced_by_subject"] is None and year(was["invalid_at"]) == 2022
+    assert report.facts_superseded == 1
+    assert single_value_conflicts(ingest.driver, db) == []

@@ -16,6 +16,8 @@ from pipelines.consolidation import (
     FactRecord,
     FunctionalKey,
     MemoryItem,
+    Phase,
+    PredicateForm,
     RetentionPolicy,
     SingleValued,
     archive_action,
@@ -26,6 +28,7 @@ from pipelines.consolidation import (
     memory_strength,
     names_match,
     plan_forgetting,
+    predicate_form,
     predicate_statistics,
 )
 
@@ -314,3 +317,95 @@ def test_a_passage_is_not_deleted_while_a_fact_it_states_is_live() -> None:
     plan = plan_forgetting(items, now, decay, policy)
     assert plan.delete == {"fact": ("f2",), "passage": ("p2",)}
     assert plan.archive == {} and plan.restore == {}
+
+
+# --- predicate variants: roles, first and former holders --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("predicate", "canonical", "phase"),
+    [
+        ("be first cto of", "be cto of", Phase.FIRST),
+        ("Be the founding Chief Technology Officer at", "be cto of", Phase.FIRST),
+        ("be new ceo of", "be ceo of", Phase.PLAIN),
+        ("be interim ceo of", "be ceo of", Phase.PLAIN),
+        ("be acting chief executive of", "be ceo of", Phase.PLAIN),
+        ("be current president of", "be president of", Phase.PLAIN),
+        ("be then ceo of", "be ceo of", Phase.PLAIN),
+        ("be second ceo of", "be ceo of", Phase.PLAIN),
+        ("remain cto of", "be cto of", Phase.PLAIN),
+        ("become chief operating officer of", "be coo of", Phase.PLAIN),
+        ("be named ceo of", "be ceo of", Phase.PLAIN),
+        ("be appointed chief technology officer of", "be cto of", Phase.PLAIN),
+        ("serve as cto of", "be cto of", Phase.PLAIN),
+        ("be cto at", "be cto of", Phase.PLAIN),
+        ("be former cto of", "be cto of", Phase.FORMER),
+        ("be ex-cto of", "be cto of", Phase.FORMER),
+        ("be previous chief financial officer of", "be cfo of", Phase.FORMER),
+        ("be head of sales at", "be head of sales at", Phase.PLAIN),
+        ("be vice president of engineering at", "be vice president of engineering at", Phase.PLAIN),
+        # Not roles: modifiers change the relation, so the predicate stays as it is.
+        ("be first customer of", "be first customer of", Phase.PLAIN),
+        ("be new office of", "be new office of", Phase.PLAIN),
+        ("be named after", "be named after", Phase.PLAIN),
+        ("live in", "live in", Phase.PLAIN),
+    ],
+)
+def test_role_predicates_have_one_form(predicate: str, canonical: str, phase: Phase) -> None:
+    assert predicate_form(predicate) == PredicateForm(canonical, phase)
+
+
+def test_role_variants_share_a_group_and_a_key() -> None:
+    rules = build_predicate_rules(
+        ["be first cto of", "be chief operating officer of", "be coo of", "be former ceo of"]
+    )
+    assert rules.canonical("be first cto of") == "be cto of"
+    assert rules.keys("be first cto of") == {FunctionalKey.OBJECT}
+    assert rules.keys("become chief operating officer of") == {FunctionalKey.OBJECT}
+    assert rules.canonical("be chief operating officer of") == rules.canonical("be coo of")
+    assert rules.phase("be former ceo of") is Phase.FORMER
+
+
+CTO_CHAIN = [
+    fact("lena", "lena", "be first cto of", "halvard"),  # undated: the first holder
+    fact("priya", "priya", "become cto of", "halvard", valid=dt(2019, 3, 5)),
+    fact("priya-named", "priya", "be named cto of", "halvard", observed=dt(2019, 3, 6)),
+    fact("priya-undated", "priya", "be cto of", "halvard"),
+    fact("daniel", "daniel", "become cto of", "halvard", valid=dt(2022, 7)),
+    fact("daniel-remains", "daniel", "remain cto of", "halvard", observed=dt(2024, 3, 12)),
+]
+
+
+def test_first_holder_and_undated_restatement_are_placed() -> None:
+    decision = decide_supersessions(CTO_CHAIN, RULES)
+    pairs = {(s.older_id, s.newer_id, s.invalid_at) for s in decision.supersessions}
+    assert pairs == {
+        ("lena", "priya", dt(2019, 3, 5)),
+        ("priya", "daniel", dt(2022, 7)),
+        ("priya-named", "daniel", dt(2022, 7)),
+        ("priya-undated", "daniel", dt(2022, 7)),  # shares the fate of Priya's latest dated fact
+    }
+    assert decision.undated == () and decision.ambiguous == ()
+    gone = [s.older_id for s in decision.supersessions]
+    assert current_value_conflicts(CTO_CHAIN, RULES, gone, dt(2025)) == []
+    orders = (CTO_CHAIN[::-1], CTO_CHAIN[3:] + CTO_CHAIN[:3], CTO_CHAIN[1::2] + CTO_CHAIN[::2])
+    results = {decide_supersessions(order, RULES) for order in (CTO_CHAIN, *orders)}
+    assert len(results) == 1
+
+
+def test_a_former_holder_never_supersedes_and_is_never_current() -> None:
+    bo = fact("bo", "bo", "be ceo of", "acme", valid=dt(2020))
+    ana_was = fact("ana-was", "ana", "be former ceo of", "acme", observed=dt(2022))
+    ana_left = fact(
+        "ana-left", "ana", "be ceo of", "acme", valid=dt(2023), invalid=dt(2023)
+    )  # "stepped down" with the date: ended when it started
+    decision = decide_supersessions([bo, ana_was, ana_left], RULES)
+    assert decision.supersessions == () and decision.ambiguous == ()
+    assert current_value_conflicts([bo, ana_was, ana_left], RULES, [], dt(2025)) == []
+
+
+def test_an_undated_first_holder_alone_and_two_first_holders() -> None:
+    lena = fact("lena", "lena", "be first cto of", "halvard")
+    assert decide_supersessions([lena], RULES) == decide_supersessions([], RULES)
+    other = fact("other", "other", "be first cto of", "halvard")
+    assert decide_supersessions([lena, other], RULES).ambiguous == (("lena", "other"),)
