@@ -118,10 +118,13 @@ def ppr_passage_scores(
     seeds: Mapping[str, float],
     dense: Mapping[str, float],
     config: RetrievalConfig,
+    passage_seeds: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], PPRResult]:
-    """PPR mass of every reached passage, seeded by entities and (lightly) dense passages."""
-    total = sum(seeds.values())
-    personal = {e: w / total for e, w in seeds.items() if w > 0.0}
+    """PPR mass of every reached passage, seeded by entities, passages titled by a query name
+    (``passage_seeds``, normalised together with the entities) and (lightly) dense passages."""
+    named = {**(passage_seeds or {}), **seeds}
+    total = sum(named.values())
+    personal = {n: w / total for n, w in named.items() if w > 0.0}
     for pid, score in max_normalise(dense).items():
         if score > 0.0:
             personal[pid] = personal.get(pid, 0.0) + config.passage_seed_weight * score
@@ -166,12 +169,17 @@ def graph_rank(
     top_k: int,
     fact_similarity: FactSimilarity,
     config: RetrievalConfig,
+    passage_seeds: Mapping[str, float] | None = None,
 ) -> GraphRanking:
-    """PPR + fusion, then up to ``config.rerank_rounds`` bridge-entity rounds."""
+    """PPR + fusion, then up to ``config.rerank_rounds`` bridge-entity rounds.
+
+    ``passage_seeds`` (passages titled by a name in the query) stay seeded in every round.
+    """
     current = dict(seeds)
     anchored = {e: w for e, w in seeds.items() if e in anchors}
     bridges: dict[str, float] = {}
-    components = _round(graph, current, dense, lexical, fact_match, allowed, config)
+    titled = dict(passage_seeds or {})
+    components = _round(graph, current, titled, dense, lexical, fact_match, allowed, config)
     rounds = 0
     for _ in range(config.rerank_rounds):
         top = ranked(components)[:top_k]
@@ -186,7 +194,7 @@ def graph_rank(
             current[eid] = current.get(eid, 0.0) + w
             anchored[eid] = anchored.get(eid, 0.0) + w
         fact_match = _hop_fact_match(graph, added, fact_match, fact_similarity)
-        components = _round(graph, current, dense, lexical, fact_match, allowed, config)
+        components = _round(graph, current, titled, dense, lexical, fact_match, allowed, config)
         if ranked(components)[:top_k] == top:
             break
     return GraphRanking(components, current, bridges, rounds)
@@ -217,13 +225,14 @@ def _hop_fact_match(
 def _round(
     graph: LoadedGraph,
     seeds: Mapping[str, float],
+    passage_seeds: Mapping[str, float],
     dense: Mapping[str, float],
     lexical: Mapping[str, float],
     fact_match: Mapping[str, float],
     allowed: Set[str] | None,
     config: RetrievalConfig,
 ) -> dict[str, ScoreComponents]:
-    ppr, _ = ppr_passage_scores(graph, seeds, dense, config)
+    ppr, _ = ppr_passage_scores(graph, seeds, dense, config, passage_seeds)
     if allowed is not None:
         ppr = {p: s for p, s in ppr.items() if p in allowed}
     ppr = dict(sorted(ppr.items(), key=lambda x: (-x[1], x[0]))[: config.ppr_pool])
