@@ -56,6 +56,9 @@ class PassageExplanation(_Model):
         default_factory=list, description="seed -> ... -> passage, as entity names"
     )
     facts: list[str] = Field(default_factory=list, description="ids of the top facts it states")
+    title_seed: bool = Field(
+        default=False, description="its title is a name in the query, so it was seeded directly"
+    )
     components: ScoreComponents = Field(default_factory=ScoreComponents)
 
 

@@ -294,6 +294,7 @@ class Retriever:
                 top_k=top_k,
                 fact_similarity=_fact_similarity(_collection(ix.store, "fact"), vectors[0]),
                 config=cfg,
+                passage_seeds=seeds.passages,
             )
             components = ranking.components
             clock.lap("ppr_rerank")
@@ -309,8 +310,9 @@ class Retriever:
             reason = ResultReason.NO_MATCH
         facts, superseded = _supporting_facts(graph, order, components, seeds, cues, as_of, cfg)
         seed_list = _seed_list(graph, seeds, ranking)
+        titled = seeds.passages if ranking is not None else {}
         passages = [
-            _passage(graph, pid, rank, components[pid], seed_list, facts)
+            _passage(graph, pid, rank, components[pid], seed_list, facts, titled)
             for rank, pid in enumerate(order, start=1)
         ]
         entries = []
@@ -481,6 +483,7 @@ def _passage(
     components: ScoreComponents,
     seeds: list[SeedEntity],
     facts: list[SupportingFact],
+    title_seeds: Mapping[str, float],
 ) -> RetrievedPassage:
     record = graph.passages[pid]
     seed_ids = {s.id for s in seeds if LinkKind.BRIDGE not in s.links}
@@ -501,6 +504,7 @@ def _passage(
             bridges=bridge_names,
             path=[graph.entities[e].name for e in path],
             facts=[f.id for f in facts if pid in f.passage_ids],
+            title_seed=pid in title_seeds,
             components=components,
         ),
     )
