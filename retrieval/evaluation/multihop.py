@@ -1,9 +1,10 @@
 """``hippograph eval multihop``: passage Recall@2/@5 of every method side by side, one run.
 
 The corpus is ingested into its own database: a private local Neo4j server (free loopback
-ports) whose data directory is keyed by the corpus and the extractor, so a second run reuses
-the ingested graph. Every method then answers every question with the same embedder and the
-same passages, and the report lists Recall@k and latency per method.
+ports) whose data directory is keyed by the corpus and the extractor's name and version, so a
+second run reuses the ingested graph and a changed extractor re-ingests. Every method then
+answers every question with the same embedder and the same passages, and the report lists
+Recall@k and latency per method.
 """
 
 from __future__ import annotations
@@ -134,7 +135,11 @@ def run_multihop(
     progress: Progress | None = None,
 ) -> EvalReport:
     """Ingest ``corpus`` into a private server, then score every method on ``questions``."""
-    key = corpus_key(corpus, f"{extractor}:{openie_file.name if openie_file else ''}")
+    # The extractor's name carries its version, so a changed extraction re-ingests.
+    engine = extractor_from_settings(
+        base.model_copy(update={"extractor": extractor}), openie_file=openie_file
+    )
+    key = corpus_key(corpus, engine.name)
     workdir = (base.data_dir / "eval" / key).resolve()
     settings = eval_settings(base, workdir, extractor)
     corpus_file = workdir / "corpus.jsonl"
@@ -147,7 +152,6 @@ def run_multihop(
         try:
             ensure_schema(driver, settings.neo4j_database)
             embedder = embedder_from_settings(base)
-            engine = extractor_from_settings(settings, openie_file=openie_file)
             t0 = time.perf_counter()
             stages.ingest(
                 driver,
