@@ -60,7 +60,6 @@ bench: setup
 		--method dense --method hybrid --method ppr_rerank_timeline \
 		--out benchmarks/results/locomo10.json
 	$(HG) eval longmemeval --data ../shared/benchdata/longmemeval/longmemeval_oracle.json \
-		--per-type 12 --full-type knowledge-update \
 		--method dense --method hybrid --method ppr_rerank_timeline \
 		--out benchmarks/results/longmemeval_oracle.json
 

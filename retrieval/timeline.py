@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from graph.projection_loader import FactRecord, LoadedGraph
+from pipelines.consolidation import Phase, predicate_form
 from pipelines.models import normalize_predicate
 from retrieval.results import TimelineEntry
 from retrieval.temporal import TemporalCues
@@ -96,8 +97,11 @@ def known_at(fact: FactRecord, as_of: datetime) -> bool:
 
 def slot_of(fact: FactRecord) -> tuple[Slot, str] | None:
     """The fact's single-valued slot and its value in it, or ``None`` for a multi-valued fact."""
+    form = predicate_form(fact.predicate)
+    if form.phase is Phase.FORMER:
+        return None  # a former holder is history: it never supersedes (its invalid_at ends it)
     predicate = normalize_predicate(fact.predicate)
-    role = _ROLE_PREDICATE.match(predicate)
+    role = _ROLE_PREDICATE.match(form.predicate) or _ROLE_PREDICATE.match(predicate)
     if role is not None:
         return ("role", role["role"], fact.object_id), fact.subject_id
     family = SINGLE_VALUED.get(predicate)

@@ -118,3 +118,15 @@ def test_attribute_slot_supersession_and_same_value() -> None:
 def test_invalid_at_in_the_past_supersedes() -> None:
     ended = fact("e", "X", "visit", "Y", valid=utc(2015, 1, 1), invalid=utc(2016, 1, 1))
     assert supersession([ended], now=utc(2020, 1, 1)) == {"e": ""}
+
+
+def test_role_variants_share_a_slot_and_a_former_holder_never_supersedes() -> None:
+    first = fact(
+        "r1", "Lena", "be first chief technology officer of", "Halvard", valid=utc(2015, 4, 1)
+    )
+    named = fact("r2", "Priya", "be named cto at", "Halvard", valid=utc(2019, 3, 5))
+    former = fact("r3", "Lena", "be former cto of", "Halvard", observed=utc(2022, 1, 1))
+    assert slot_of(first) == (("role", "cto", "ent:Halvard"), "ent:Lena")
+    assert slot_of(named) == (("role", "cto", "ent:Halvard"), "ent:Priya")
+    assert slot_of(former) is None
+    assert supersession([first, named, former]) == {"r1": "r2"}
