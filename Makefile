@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HG := $(BIN)/hippograph
 
-.PHONY: setup demo test test-unit lint format bench ui browser-deps
+.PHONY: setup demo test test-unit lint format bench bench-query ui browser-deps
 
 setup: $(STAMP)
 
@@ -62,6 +62,12 @@ bench: setup
 	$(HG) eval longmemeval --data ../shared/benchdata/longmemeval/longmemeval_oracle.json \
 		--method dense --method hybrid --method ppr_rerank_timeline \
 		--out benchmarks/results/longmemeval_oracle.json
+
+# Query latency and memory at two graph sizes (benchmarks/README.md). The pooled ingest of every
+# shared corpus (24,816 passages) takes about an hour on a quiet machine; it resumes if stopped.
+bench-query: setup
+	$(BIN)/python benchmarks/bench_query.py --graph pooled --ingest-only
+	$(BIN)/python benchmarks/bench_query.py --consolidate
 
 # Debian's Chromium for the end-to-end browser tests (installed only when missing).
 browser-deps:
