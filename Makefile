@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_ingest.py --extractor openie --openie $(OPENIE)
 	$(BIN)/python benchmarks/bench_ppr.py --edges 100000 1000000 5000000 --out benchmarks/results/ppr.json
+	$(BIN)/python benchmarks/bench_vectors.py
 	$(EVAL) --questions $(SHARED)/hipporag_legacy/musique_train.json \
 		--corpus $(SHARED)/hipporag_legacy/musique_train_corpus.json \
 		--out benchmarks/results/multihop_musique_train_spacy.json
