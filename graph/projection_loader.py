@@ -7,7 +7,11 @@ object entities, ``mention`` edges of weight 1 between a passage and each entity
 ``synonym`` edges weighted by their cosine score) and the passage, entity and fact records
 retrieval needs to score and explain results. Records come in a canonical order (passages by
 document and index, entities and facts by id; every id tuple in the derived maps sorted), so
-two loads of the same graph are equal item by item, order included.
+two loads of the same graph are equal item by item, order included. Each query returns its rows
+as one list in one record, and times in a compact form (see :mod:`graph.retrieval_cypher`):
+the Python driver's cost is per record and per temporal value, and this cuts a full load's
+reading time about fourfold; the projection is built from index arrays, and cyclic garbage
+collection is paused while records are created.
 
 Consolidation marks are read as stored: a fact's ``superseded_by`` comes from its incoming
 ``SUPERSEDES`` links (the earliest newer fact), ``expired_at`` and ``archived`` from its
@@ -47,6 +51,18 @@ another extractor version falls back to a full reload (:attr:`LoadedGraph.refres
 path taken, the rows read and the reason). When something is archived the live view is
 re-assembled in memory from the merged records (no database reads; O(graph)).
 
+**Snapshots.** Every ``hippograph query`` is a new process, so :class:`ProjectionCache` and
+:func:`load_graph` take a ``snapshot_path``: a load that read records from Neo4j stores them,
+with the fingerprint read before them, in that file (:func:`write_snapshot`: JSON, the load
+queries' rows, a format version and the database name; written to a temporary file and renamed
+over the old one). The first load of the next process reads the fingerprint (one query); when
+it equals the file's, the graph is built from the file alone (:attr:`RefreshPath.SNAPSHOT`);
+otherwise the file's graph is refreshed as :func:`refresh_graph` refreshes (the delta merged,
+or a full reload when the delta cannot explain the change) and the file rewritten. A missing
+file, or one that is unreadable, corrupt, of another version or another database, is logged,
+never raised, and replaced after a full load. A running cache rewrites the file after each full
+reload, not after incremental refreshes (the next process merges those itself).
+
 Limitations: the delta's time filters use range indexes (``Document.ingested_at``,
 ``Entity.created_at``, ``Fact.created_at``; see :mod:`graph.schema`), but it still re-reads the
 passages not extracted yet and the entities not checked for synonyms; the incremental graph's
@@ -56,27 +72,39 @@ before, an edit that leaves every count and creation time unchanged (a passage t
 in place into facts that already exist; a document replaced by exactly as many passages,
 mentions and facts, extracted by the same version) is not noticed until some other change or
 :meth:`ProjectionCache.invalidate`; with the incremental path such a change that coincides
-with an ingestion of new documents in the same refresh interval is not noticed either.
+with an ingestion of new documents in the same refresh interval is not noticed either. With a
+snapshot, such an unnoticed edit outlives the process: every later process finds the fingerprint
+equal to the file's and keeps serving the old records, until another change or
+:meth:`ProjectionCache.invalidate` (which deletes the file; deleting it by hand works too).
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import logging
+import os
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
+import numpy as np
+import pytz
 from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
 
 from graph import retrieval_cypher as q
 from graph.errors import GraphError, GraphQueryError
-from graph.projection import EdgeKind, GraphProjection, NodeKind
+from graph.projection import NODE_KIND_CODES, EdgeKind, GraphProjection, NodeKind
 
 __all__ = [
     "DeltaBasis",
@@ -90,16 +118,26 @@ __all__ = [
     "ProjectionCache",
     "RefreshPath",
     "RefreshStats",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_VERSION",
+    "Snapshot",
+    "SnapshotError",
     "build_graph",
     "graph_differences",
+    "graph_records",
     "load_graph",
     "merge_delta",
     "read_delta",
     "read_records",
+    "read_snapshot",
     "read_state",
     "record_access",
     "refresh_graph",
+    "remove_snapshot",
+    "write_snapshot",
 ]
+
+logger = logging.getLogger(__name__)
 
 PassageKey: TypeAlias = tuple[str, int, str]
 """Where a passage sorts: ``(document_id, index, id)``."""
@@ -186,6 +224,9 @@ class RefreshPath(StrEnum):
     """Every record read and the projection built from scratch."""
     INCREMENTAL = "incremental"
     """Only the delta read; the previous graph's projection and maps patched."""
+    SNAPSHOT = "snapshot"
+    """Built from a snapshot file whose fingerprint equals the graph's (only the fingerprint
+    read from Neo4j)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +240,9 @@ class RefreshStats:
     seconds: float
     reason: str = ""
     """Why the graph was loaded in full (empty for an incremental refresh)."""
+    snapshot: bool = False
+    """Whether the load started from a snapshot file's graph: used as it was (``SNAPSHOT``),
+    the delta since merged into it (``INCREMENTAL``), or the delta rejected (``FULL``)."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +334,60 @@ def _native(value: Any) -> datetime | None:
     return native if native.tzinfo is not None else native.replace(tzinfo=UTC)
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a whole graph's records are created.
+
+    The records hold no reference cycles, but creating some 10^5 container objects triggers
+    many full collections that find nothing (about 40% of :func:`build_graph`'s time);
+    collection resumes, if it was enabled, when the block ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _time(value: Any) -> datetime | None:
+    """A time property as the load queries send it (:func:`graph.retrieval_cypher._time`), as
+    the timezone-aware ``datetime`` the driver would have made of it, at a fraction of its cost.
+
+    ``[epoch milliseconds, nanosecond of the second, offset seconds, zone]``: the instant in
+    the zone's ``pytz`` time zone, an offset zone (``Z``, ``+01:00``) as ``pytz.FixedOffset``
+    of whole minutes (as the driver makes them), microseconds truncated. Anything else as
+    :func:`_native` reads it.
+    """
+    if not isinstance(value, list):
+        return _native(value)
+    millis, nanos, offset, zone = value
+    since = timedelta(seconds=millis // 1000, microseconds=nanos // 1000)
+    if zone == "Z" or zone[:1] in ("+", "-"):
+        minutes = offset // 60
+        wall = _EPOCH + (since + timedelta(minutes=minutes))
+        return wall.replace(tzinfo=pytz.FixedOffset(minutes))
+    return (_EPOCH + since).replace(tzinfo=UTC).astimezone(pytz.timezone(zone))
+
+
+def _wire_time(value: datetime | None) -> list[Any] | None:
+    """The wire form :func:`_time` reads, of an aware ``datetime`` (to write snapshots)."""
+    if value is None:
+        return None
+    offset = value.utcoffset() or timedelta(0)
+    since = value.replace(tzinfo=None) - _EPOCH - offset
+    seconds = int(offset.total_seconds())
+    zone = getattr(value.tzinfo, "zone", None) or getattr(value.tzinfo, "key", None)
+    if not isinstance(zone, str):  # a fixed offset
+        sign, rest = ("+" if seconds >= 0 else "-"), abs(seconds)
+        zone = "Z" if seconds == 0 else f"{sign}{rest // 3600:02d}:{rest % 3600 // 60:02d}"
+    millis = (since.days * 86400 + since.seconds) * 1000 + since.microseconds // 1000
+    return [millis, since.microseconds * 1000, seconds, zone]
+
+
 def _run(driver: Driver, database: str, query: str, **params: Any) -> list[Any]:
     try:
         records, _, _ = driver.execute_query(
@@ -298,6 +396,13 @@ def _run(driver: Driver, database: str, query: str, **params: Any) -> list[Any]:
     except (Neo4jError, DriverError) as e:
         raise GraphQueryError(f"loading the retrieval projection failed: {e}") from e
     return list(records)
+
+
+def _rows(driver: Driver, database: str, query: str, **params: Any) -> list[list[Any]]:
+    """The ``rows`` list of a load query (one record; see :mod:`graph.retrieval_cypher`)."""
+    (record,) = _run(driver, database, query, **params)
+    rows: list[list[Any]] = record[0]
+    return rows
 
 
 def read_state(driver: Driver, database: str) -> GraphState:
@@ -312,68 +417,78 @@ def read_state(driver: Driver, database: str) -> GraphState:
 
 
 def _records(
-    passage_rows: Sequence[Any],
-    entity_rows: Sequence[Any],
-    fact_rows: Sequence[Any],
-    mention_rows: Sequence[Any],
-    synonym_rows: Sequence[Any],
+    passage_rows: Sequence[Sequence[Any]],
+    entity_rows: Sequence[Sequence[Any]],
+    fact_rows: Sequence[Sequence[Any]],
+    mention_rows: Sequence[Sequence[Any]],
+    synonym_rows: Sequence[Sequence[Any]],
 ) -> GraphRecords:
-    passages = tuple(
-        PassageRecord(
-            id=r["id"],
-            document_id=r["document_id"],
-            title=r["title"],
-            text=r["text"] or "",
-            timestamp=_native(r["timestamp"]),
-            source=r["source"],
-            archived=bool(r["archived"]),
+    """Records from rows in the load queries' column order (see :mod:`graph.retrieval_cypher`;
+    snapshots store the same rows)."""
+    passages = []
+    passage_keys: dict[str, PassageKey] = {}
+    extracted_by: dict[str, str | None] = {}
+    for pid, doc, index, title, text, timestamp, source, archived, version in passage_rows:
+        passages.append(
+            PassageRecord(pid, doc, title, text or "", _time(timestamp), source, bool(archived))
         )
-        for r in passage_rows
-    )
-    facts = []
-    for r in fact_rows:
-        f = r["fact"]
-        facts.append(
-            FactRecord(
-                id=f["id"],
-                subject=f.get("subject") or "",
-                predicate=f.get("predicate") or "",
-                object=f.get("object") or "",
-                statement=f.get("statement") or "",
-                subject_id=r["subject_id"],
-                object_id=r["object_id"],
-                valid_at=_native(f.get("valid_at")),
-                invalid_at=_native(f.get("invalid_at")),
-                observed_at=_native(f.get("observed_at")),
-                confidence=float(f.get("confidence", 1.0) or 0.0),
-                passage_ids=tuple(r["passage_ids"]),
-                superseded_by=next(iter(r["newer"]), None) or f.get("superseded_by"),
-                expired_at=_native(f.get("expired_at")),
-                archived=bool(f.get("archived")),
-            )
+        passage_keys[pid] = (doc, int(index or 0), pid)
+        extracted_by[pid] = version
+    entities = []
+    checked: dict[str, bool] = {}
+    for eid, name, canonical, aliases, is_checked in entity_rows:
+        entities.append(
+            EntityRecord(eid, name or canonical or eid, canonical or "", tuple(aliases or ()))
         )
+        checked[eid] = bool(is_checked)
+    facts = [
+        FactRecord(
+            id=fid,
+            subject=subject or "",
+            predicate=predicate or "",
+            object=obj or "",
+            statement=statement or "",
+            subject_id=subject_id,
+            object_id=object_id,
+            valid_at=_time(valid_at),
+            invalid_at=_time(invalid_at),
+            observed_at=_time(observed_at),
+            confidence=float(confidence or 0.0),
+            passage_ids=tuple(passage_ids),
+            superseded_by=next(iter(newer), None) or superseded_by,
+            expired_at=_time(expired_at),
+            archived=bool(archived),
+        )
+        for (
+            fid,
+            subject,
+            predicate,
+            obj,
+            statement,
+            subject_id,
+            object_id,
+            valid_at,
+            invalid_at,
+            observed_at,
+            confidence,
+            passage_ids,
+            newer,
+            superseded_by,
+            expired_at,
+            archived,
+        ) in fact_rows
+    ]
+    mentions = tuple((pid, eid) for pid, eids in mention_rows for eid in eids)
     return GraphRecords(
-        passages=passages,
-        passage_keys={
-            r["id"]: (r["document_id"], int(r["index"] or 0), r["id"]) for r in passage_rows
-        },
-        extracted_by={r["id"]: r["extracted_by"] for r in passage_rows},
-        entities=tuple(
-            EntityRecord(
-                id=r["id"],
-                name=r["name"] or r["canonical"] or r["id"],
-                canonical=r["canonical"] or "",
-                aliases=tuple(r["aliases"] or ()),
-            )
-            for r in entity_rows
-        ),
-        checked={r["id"]: bool(r["checked"]) for r in entity_rows},
+        passages=tuple(passages),
+        passage_keys=passage_keys,
+        extracted_by=extracted_by,
+        entities=tuple(entities),
+        checked=checked,
         facts=tuple(facts),
-        mentions=tuple((r["passage_id"], r["entity_id"]) for r in mention_rows),
-        synonyms=tuple((r["a"], r["b"], float(r["score"] or 0.0)) for r in synonym_rows),
-        rows=sum(
-            len(rows) for rows in (passage_rows, entity_rows, fact_rows, mention_rows, synonym_rows)
-        ),
+        mentions=mentions,
+        synonyms=tuple((a, b, float(score or 0.0)) for a, b, score in synonym_rows),
+        rows=len(passages) + len(entities) + len(facts) + len(mentions) + len(synonym_rows),
     )
 
 
@@ -383,13 +498,14 @@ def read_records(driver: Driver, database: str) -> GraphRecords:
     Raises:
         GraphQueryError: a query failed.
     """
-    return _records(
-        _run(driver, database, q.PASSAGES),
-        _run(driver, database, q.ENTITIES),
-        _run(driver, database, q.FACTS),
-        _run(driver, database, q.MENTIONS),
-        _run(driver, database, q.SYNONYMS),
-    )
+    with _gc_paused():
+        return _records(
+            _rows(driver, database, q.PASSAGES),
+            _rows(driver, database, q.ENTITIES),
+            _rows(driver, database, q.FACTS),
+            _rows(driver, database, q.MENTIONS),
+            _rows(driver, database, q.SYNONYMS),
+        )
 
 
 def read_delta(driver: Driver, database: str, base: LoadedGraph) -> GraphRecords:
@@ -406,15 +522,15 @@ def read_delta(driver: Driver, database: str, base: LoadedGraph) -> GraphRecords
     basis = base.basis
     if basis is None:
         raise DeltaRejected("the graph has no delta basis")
-    passage_rows = _run(
+    passage_rows = _rows(
         driver,
         database,
         q.PASSAGES_DELTA,
         since=base.state.documents_max,
         passage_ids=sorted(basis.pending),
     )
-    passage_ids = [r["id"] for r in passage_rows]
-    entity_rows = _run(
+    passage_ids = [r[0] for r in passage_rows]
+    entity_rows = _rows(
         driver,
         database,
         q.ENTITIES_DELTA,
@@ -422,12 +538,12 @@ def read_delta(driver: Driver, database: str, base: LoadedGraph) -> GraphRecords
         entity_ids=sorted(basis.unchecked),
         passage_ids=passage_ids,
     )
-    fact_rows = _run(
+    fact_rows = _rows(
         driver, database, q.FACTS_DELTA, since=base.state.facts_max, passage_ids=passage_ids
     )
-    mention_rows = _run(driver, database, q.MENTIONS_DELTA, passage_ids=passage_ids)
-    added = {r["id"] for r in entity_rows} - base.entities.keys()
-    synonym_rows = _run(
+    mention_rows = _rows(driver, database, q.MENTIONS_DELTA, passage_ids=passage_ids)
+    added = {r[0] for r in entity_rows} - base.entities.keys()
+    synonym_rows = _rows(
         driver, database, q.SYNONYMS_DELTA, entity_ids=sorted(basis.unchecked | added)
     )
     return _records(passage_rows, entity_rows, fact_rows, mention_rows, synonym_rows)
@@ -454,6 +570,11 @@ def build_graph(
 
     Pure: no I/O. Records are put in the canonical order whatever order they come in.
     """
+    with _gc_paused():
+        return _build_graph(state, records, refresh)
+
+
+def _build_graph(state: GraphState, records: GraphRecords, refresh: RefreshStats) -> LoadedGraph:
     keys = records.passage_keys
     passages = {p.id: p for p in sorted(records.passages, key=lambda p: keys[p.id])}
     entities = {e.id: e for e in sorted(records.entities, key=lambda e: e.id)}
@@ -558,20 +679,32 @@ def _build_projection(
     passage_entities: Mapping[str, list[str]],
     synonyms: Mapping[tuple[str, str], float],
 ) -> GraphProjection:
-    nodes = [(e, NodeKind.ENTITY) for e in entities] + [(p, NodeKind.PASSAGE) for p in passages]
+    """Entities, then passages; fact, mention and synonym edges in that order (the order
+    parallel weights are summed in). Built from index arrays: every endpoint is a node of the
+    kind its edge needs by construction, so :meth:`GraphProjection.from_edges`'s per-edge
+    checks are not needed."""
+    ids = [*entities, *passages]
+    index = {node_id: i for i, node_id in enumerate(ids)}
+    kinds = np.zeros(len(ids), dtype=np.uint8)
+    kinds[len(entities) :] = NODE_KIND_CODES.index(NodeKind.PASSAGE)
+    kinds[: len(entities)] = NODE_KIND_CODES.index(NodeKind.ENTITY)
     fact_pairs = Counter(
         (f.subject_id, f.object_id)
         for f in facts.values()
         if f.subject_id in entities and f.object_id in entities
     )
-    edges: list[tuple[str, str, float, EdgeKind]] = [
-        (s, o, float(n), EdgeKind.FACT) for (s, o), n in fact_pairs.items()
-    ]
-    edges += [
-        (pid, eid, 1.0, EdgeKind.MENTION) for pid, eids in passage_entities.items() for eid in eids
-    ]
-    edges += [(a, b, s, EdgeKind.SYNONYM) for (a, b), s in synonyms.items() if s > 0.0]
-    return GraphProjection.from_edges(nodes, edges)
+    src = [index[s] for s, _ in fact_pairs]
+    dst = [index[o] for _, o in fact_pairs]
+    weights = [float(n) for n in fact_pairs.values()]
+    for pid, eids in passage_entities.items():
+        src += [index[pid]] * len(eids)
+        dst += [index[e] for e in eids]
+    weights += [1.0] * (len(src) - len(weights))
+    positive = [(a, b, score) for (a, b), score in synonyms.items() if score > 0.0]
+    src += [index[a] for a, _, _ in positive]
+    dst += [index[b] for _, b, _ in positive]
+    weights += [score for _, _, score in positive]
+    return GraphProjection.from_arrays(ids, kinds, src, dst, weights)
 
 
 # ---- merging a delta -----------------------------------------------------------------------------
@@ -800,19 +933,236 @@ def _entity_pair_weight(
     return weight
 
 
+# ---- snapshots -----------------------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = "hippograph-projection-snapshot"
+SNAPSHOT_VERSION = 1
+"""The snapshot file layout; a file of another version is ignored (and replaced). Bump it when
+the rows' columns or their meaning change."""
+
+
+class SnapshotError(GraphError):
+    """A snapshot file cannot be used: unreadable, corrupt, another version or database."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A whole graph's records and the fingerprint read before them, as a file stores them."""
+
+    database: str
+    state: GraphState
+    records: GraphRecords
+
+
+def graph_records(graph: LoadedGraph) -> GraphRecords:
+    """The records of ``graph``: ``build_graph(graph.state, graph_records(graph))`` equals it
+    (:func:`graph_differences`), whether it was loaded in full or patched by deltas.
+
+    Raises:
+        ValueError: ``graph`` is a live view (it has no :class:`DeltaBasis`).
+    """
+    basis = graph.basis
+    if basis is None:
+        raise ValueError("a live view has no records of its own; snapshot the whole graph")
+    mentions = tuple((p, e) for p, es in graph.passage_entities.items() for e in es)
+    synonyms = tuple((a, b, score) for (a, b), score in basis.synonyms.items())
+    return GraphRecords(
+        passages=tuple(graph.passages.values()),
+        passage_keys=basis.passage_keys,
+        extracted_by=basis.extracted_by,
+        entities=tuple(graph.entities.values()),
+        checked={e: e not in basis.unchecked for e in graph.entities},
+        facts=tuple(graph.facts.values()),
+        mentions=mentions,
+        synonyms=synonyms,
+        rows=sum(map(len, (graph.passages, graph.entities, graph.facts, mentions, synonyms))),
+    )
+
+
+def _snapshot_document(database: str, state: GraphState, records: GraphRecords) -> dict[str, Any]:
+    """The JSON document of a snapshot: a header and the rows of the five load queries."""
+    keys, extracted_by, checked = records.passage_keys, records.extracted_by, records.checked
+    by_passage: defaultdict[str, list[str]] = defaultdict(list)
+    for pid, eid in records.mentions:
+        by_passage[pid].append(eid)
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "database": database,
+        "state": asdict(state),
+        "passages": [
+            [
+                p.id,
+                p.document_id,
+                keys[p.id][1],
+                p.title,
+                p.text,
+                _wire_time(p.timestamp),
+                p.source,
+                p.archived,
+                extracted_by.get(p.id),
+            ]
+            for p in records.passages
+        ],
+        "entities": [
+            [e.id, e.name, e.canonical, list(e.aliases), checked.get(e.id, False)]
+            for e in records.entities
+        ],
+        "facts": [
+            [
+                f.id,
+                f.subject,
+                f.predicate,
+                f.object,
+                f.statement,
+                f.subject_id,
+                f.object_id,
+                _wire_time(f.valid_at),
+                _wire_time(f.invalid_at),
+                _wire_time(f.observed_at),
+                f.confidence,
+                list(f.passage_ids),
+                [],
+                f.superseded_by,
+                _wire_time(f.expired_at),
+                f.archived,
+            ]
+            for f in records.facts
+        ],
+        "mentions": [[pid, eids] for pid, eids in by_passage.items()],
+        "synonyms": [[a, b, score] for a, b, score in records.synonyms],
+    }
+
+
+def write_snapshot(path: Path, database: str, state: GraphState, records: GraphRecords) -> bool:
+    """Store a whole graph's ``records`` and the ``state`` read before them in ``path``.
+
+    JSON (times as in the load queries' wire form), written to a temporary file in the same
+    directory and renamed over ``path``, so a reader sees the old file or the new one, never a
+    part. A failure is logged and returns False: the snapshot only saves time.
+    """
+    tmp: Path | None = None
+    try:
+        with _gc_paused():
+            document = _snapshot_document(database, state, records)
+        text = json.dumps(document, separators=(",", ":"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError) as e:
+        logger.warning("could not write the projection snapshot %s: %s", path, e)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _state_from_json(values: Mapping[str, Any]) -> GraphState:
+    state = GraphState(
+        **{**values, "extracted": tuple((str(v), int(n)) for v, n in values["extracted"])}
+    )
+    for name in _COUNTED_FIELDS + ("documents", "supersedes", "archived"):
+        if type(getattr(state, name)) is not int:
+            raise TypeError(f"state.{name} is not an integer")
+    return state
+
+
+def read_snapshot(path: Path, database: str) -> Snapshot | None:
+    """The snapshot stored in ``path`` (None: there is no file).
+
+    Raises:
+        SnapshotError: the file cannot be read or parsed, or it is of another format version or
+            another database.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise SnapshotError(f"cannot read {path}: {e}") from e
+    try:
+        with _gc_paused():
+            doc = json.loads(data)
+            if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+                raise SnapshotError(f"{path} is not a projection snapshot")
+            if doc.get("version") != SNAPSHOT_VERSION:
+                raise SnapshotError(
+                    f"{path} is format version {doc.get('version')!r}, not {SNAPSHOT_VERSION}"
+                )
+            if doc.get("database") != database:
+                raise SnapshotError(
+                    f"{path} is of database {doc.get('database')!r}, not {database!r}"
+                )
+            records = _records(
+                doc["passages"], doc["entities"], doc["facts"], doc["mentions"], doc["synonyms"]
+            )
+            return Snapshot(database, _state_from_json(doc["state"]), records)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
+        raise SnapshotError(f"{path} is corrupt: {e!r}") from e
+
+
+def remove_snapshot(path: Path) -> None:
+    """Delete the snapshot in ``path`` if there is one (a failure is logged)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as e:
+        logger.warning("could not delete the projection snapshot %s: %s", path, e)
+
+
+def _snapshot_graph(path: Path, database: str) -> tuple[LoadedGraph | None, str]:
+    """The graph stored in ``path``, or None and why not (a corrupt file is logged)."""
+    try:
+        snapshot = read_snapshot(path, database)
+        if snapshot is None:
+            return None, f"no snapshot at {path}"
+        return build_graph(snapshot.state, snapshot.records), ""
+    except (SnapshotError, ValueError, KeyError) as e:
+        logger.warning("ignoring the projection snapshot (it will be replaced): %s", e)
+        return None, f"snapshot ignored: {e}"
+
+
 # ---- loading -------------------------------------------------------------------------------------
 
 
-def load_graph(driver: Driver, database: str, *, reason: str = "first load") -> LoadedGraph:
+def load_graph(
+    driver: Driver,
+    database: str,
+    *,
+    reason: str = "first load",
+    snapshot_path: Path | None = None,
+) -> LoadedGraph:
     """Read everything retrieval needs and build the PPR projection (and the live view).
+
+    With ``snapshot_path``, the graph stored there by an earlier load (another process's) is
+    the starting point: used as it is when its fingerprint equals the graph's, refreshed as
+    :func:`refresh_graph` does otherwise (the delta merged, or everything read when the delta
+    cannot explain the change); a missing or unusable file means a full load. Whenever
+    anything but the fingerprint was read, the file is (re)written with the result.
+    :attr:`LoadedGraph.refresh` says which path was taken.
 
     Raises:
         GraphQueryError: a query failed.
     """
     t0 = time.perf_counter()
     state = read_state(driver, database)
+    if snapshot_path is not None:
+        base, why = _snapshot_graph(snapshot_path, database)
+        if base is not None and base.state == state:
+            stats = RefreshStats(RefreshPath.SNAPSHOT, 0, time.perf_counter() - t0, snapshot=True)
+            return replace(base, refresh=stats)
+        if base is not None:
+            graph = refresh_graph(driver, database, base, state=state)
+            write_snapshot(snapshot_path, database, graph.state, graph_records(graph))
+            stats = replace(graph.refresh, seconds=time.perf_counter() - t0, snapshot=True)
+            return replace(graph, refresh=stats)
+        reason = f"{reason} ({why})"
     records = read_records(driver, database)
     graph = build_graph(state, records)
+    if snapshot_path is not None:
+        write_snapshot(snapshot_path, database, state, records)
     stats = RefreshStats(RefreshPath.FULL, records.rows, time.perf_counter() - t0, reason)
     return replace(graph, refresh=stats)
 
@@ -934,12 +1284,24 @@ class ProjectionCache:
     readers keep using the graph they got. A refresh merges the delta when it can and reloads
     in full otherwise (:func:`refresh_graph`); the graph returned says which in
     :attr:`LoadedGraph.refresh`.
+
+    With ``snapshot_path`` (a file in the project's data directory, one per database), the
+    first load starts from the graph an earlier process stored there, and every load that read
+    the graph in full stores it there (see the module docstring, **Snapshots**).
     """
 
-    def __init__(self, driver: Driver, database: str, *, refresh_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        driver: Driver,
+        database: str,
+        *,
+        refresh_interval_s: float = 1.0,
+        snapshot_path: Path | None = None,
+    ) -> None:
         self._driver = driver
         self._database = database
         self._refresh_interval_s = refresh_interval_s
+        self._snapshot_path = snapshot_path
         self._lock = threading.Lock()
         self._graph: LoadedGraph | None = None
         self._checked_at = 0.0
@@ -951,15 +1313,25 @@ class ProjectionCache:
             graph = self._graph
             if graph is not None and now - self._checked_at < self._refresh_interval_s:
                 return graph
+            path = self._snapshot_path
             if graph is None:
-                graph = load_graph(self._driver, self._database)
+                graph = load_graph(self._driver, self._database, snapshot_path=path)
             else:
-                graph = refresh_graph(self._driver, self._database, graph)
+                previous = graph
+                graph = refresh_graph(self._driver, self._database, previous)
+                if (
+                    path is not None
+                    and graph is not previous
+                    and graph.refresh.path is RefreshPath.FULL
+                ):
+                    write_snapshot(path, self._database, graph.state, graph_records(graph))
             self._graph = graph
             self._checked_at = time.monotonic()
             return graph
 
     def invalidate(self) -> None:
-        """Force a full reload on the next :meth:`current`."""
+        """Force a full reload on the next :meth:`current` (the snapshot file deleted too)."""
         with self._lock:
             self._graph = None
+            if self._snapshot_path is not None:
+                remove_snapshot(self._snapshot_path)
