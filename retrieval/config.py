@@ -130,6 +130,10 @@ class RetrievalConfig(BaseModel):
     rerank_top_passages: int = Field(default=5, ge=1)
     bridge_facts: int = Field(default=3, ge=1)
     bridge_weight: float = Field(default=0.5, ge=0)
+    hop_weight: float = Field(
+        default=2.0, ge=0, description="seed of a bridge's answer passage, x bridge weight"
+    )
+    hop_min_similarity: float = Field(default=0.5, ge=-1, le=1)
 
     # Timeline.
     timeline: bool = False

@@ -59,6 +59,11 @@ class PassageExplanation(_Model):
     title_seed: bool = Field(
         default=False, description="its title is a name in the query, so it was seeded directly"
     )
+    hop_question: str | None = Field(
+        default=None,
+        description="the question rewritten about a bridge entity that this passage answers "
+        "('Where was the Elias Brandt born?'), which seeded it in a rerank round",
+    )
     components: ScoreComponents = Field(default_factory=ScoreComponents)
 
 

@@ -85,6 +85,11 @@ class Retriever:
         The spaCy pipeline used to find entity mentions in queries (loaded on first query).
     refresh_interval_s
         How often, at most, the graph is checked for changes.
+    snapshot_path
+        Where the loaded graph is kept between processes (see
+        :func:`graph.projection_loader.load_graph`): a new process whose graph has not changed
+        builds the projection from this file instead of reading the whole graph, and one whose
+        graph grew reads only the delta. None: always load from Neo4j.
     """
 
     def __init__(
@@ -97,12 +102,15 @@ class Retriever:
         vector_dir: Path | None = None,
         spacy_model: str = "en_core_web_sm",
         refresh_interval_s: float = 1.0,
+        snapshot_path: Path | None = None,
     ) -> None:
         if (store is None) == (vector_dir is None):
             raise ValueError("give exactly one of store and vector_dir")
         self._driver = driver
         self._database = database
-        self._cache = ProjectionCache(driver, database, refresh_interval_s=refresh_interval_s)
+        self._cache = ProjectionCache(
+            driver, database, refresh_interval_s=refresh_interval_s, snapshot_path=snapshot_path
+        )
         self._embedder = embedder
         self._store = store
         self._vector_dir = vector_dir
@@ -119,7 +127,8 @@ class Retriever:
         store: VectorStore | None = None,
         embedder: NumpyEmbeddings | None = None,
     ) -> Retriever:
-        """A retriever on ``driver`` configured by ``settings`` (vectors from its vector_dir)."""
+        """A retriever on ``driver`` configured by ``settings`` (vectors from its vector_dir;
+        the projection snapshot in ``cache_dir/projection/<database>.json``)."""
         return cls(
             driver,
             database=settings.neo4j_database,
@@ -127,6 +136,7 @@ class Retriever:
             store=store,
             vector_dir=None if store is not None else settings.vector_dir,
             spacy_model=settings.spacy_model,
+            snapshot_path=settings.cache_dir / "projection" / f"{settings.neo4j_database}.json",
         )
 
     @classmethod
@@ -295,6 +305,8 @@ class Retriever:
                 fact_similarity=_fact_similarity(_collection(ix.store, "fact"), vectors[0]),
                 config=cfg,
                 passage_seeds=seeds.passages,
+                query=query,
+                hop_similarity=_hop_similarity(self._embedder, _collection(ix.store, "fact")),
             )
             components = ranking.components
             clock.lap("ppr_rerank")
@@ -311,8 +323,13 @@ class Retriever:
         facts, superseded = _supporting_facts(graph, order, components, seeds, cues, as_of, cfg)
         seed_list = _seed_list(graph, seeds, ranking)
         titled = seeds.passages if ranking is not None else {}
+        hops = {
+            pid: hop.question
+            for hop in (ranking.hops.values() if ranking is not None else ())
+            for pid in hop.passage_ids
+        }
         passages = [
-            _passage(graph, pid, rank, components[pid], seed_list, facts, titled)
+            _passage(graph, pid, rank, components[pid], seed_list, facts, titled, hops)
             for rank, pid in enumerate(order, start=1)
         ]
         entries = []
@@ -403,6 +420,27 @@ def _anchors(seeds: seeding.Seeds) -> frozenset[str]:
     return frozenset(e for e, s in seeds.entities.items() if s.weight >= top / 2)
 
 
+def _hop_similarity(
+    embedder: NumpyEmbeddings, facts: VectorCollection | None
+) -> rerank.HopSimilarity:
+    """Embed the rewritten hop questions in one batch; cosine to each one's own facts."""
+
+    def similarity(
+        questions: Sequence[str], fact_ids: Sequence[Sequence[str]]
+    ) -> list[dict[str, float]]:
+        if facts is None or not questions:
+            return [{} for _ in questions]
+        vectors = embedder.embed_array(list(questions))
+        out = []
+        for vector, ids in zip(vectors, fact_ids, strict=True):
+            known = [f for f in ids if f in facts]
+            sims = (facts.vectors(known) @ vector).tolist() if known else []
+            out.append(dict(zip(known, sims, strict=True)))
+        return out
+
+    return similarity
+
+
 def _fact_similarity(facts: VectorCollection | None, vector: np.ndarray) -> rerank.FactSimilarity:
     def similarity(fact_ids: Sequence[str]) -> dict[str, float]:
         known = [f for f in fact_ids if facts is not None and f in facts]
@@ -484,6 +522,7 @@ def _passage(
     seeds: list[SeedEntity],
     facts: list[SupportingFact],
     title_seeds: Mapping[str, float],
+    hops: Mapping[str, str],
 ) -> RetrievedPassage:
     record = graph.passages[pid]
     seed_ids = {s.id for s in seeds if LinkKind.BRIDGE not in s.links}
@@ -505,6 +544,7 @@ def _passage(
             path=[graph.entities[e].name for e in path],
             facts=[f.id for f in facts if pid in f.passage_ids],
             title_seed=pid in title_seeds,
+            hop_question=hops.get(pid),
             components=components,
         ),
     )

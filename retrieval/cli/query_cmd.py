@@ -59,6 +59,7 @@ def _print(result: RetrievalResult) -> None:
         why = (
             f"ppr {c.ppr:.3g} dense {c.dense:.2f} bm25 {c.lexical:.2f} fact {c.fact_match:.2f}"
             + (f"\npath: {' > '.join(p.explanation.path)}" if p.explanation.path else "")
+            + (f"\nhop: {p.explanation.hop_question}" if p.explanation.hop_question else "")
         )
         text = p.text if len(p.text) < 160 else p.text[:157] + "..."
         table.add_row(str(p.rank), f"{p.score:.3f}", p.title or "", text, why)
