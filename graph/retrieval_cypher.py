@@ -29,14 +29,18 @@ from graph.schema import RelType as R
 # their newest creation time, archived facts and passages and the newest archiving time), plus
 # how many passages each extractor version has processed (``extracted``: ``[[version, n]]``
 # sorted by version; a re-extraction by a new version moves passages between versions).
-# Cost: count-store lookups and a few index-free scans of one property, no traversal.
+# Cost: count-store lookups, each newest time from its range index, and a few scans of one
+# property, no traversal. A count and a max in one subquery would make the planner scan the
+# label: split, the check went from 320-370 ms to 60-105 ms on a 251k-entity, 166k-fact graph.
 # Access records (retrieval_count, last_accessed_at) are deliberately not part of it.
 GRAPH_STATE = f"""
-CALL () {{ MATCH (n:{L.DOCUMENT}) RETURN count(n) AS documents,
-                                        max(n.ingested_at) AS documents_max }}
+CALL () {{ MATCH (n:{L.DOCUMENT}) RETURN count(n) AS documents }}
+CALL () {{ MATCH (n:{L.DOCUMENT}) RETURN max(n.ingested_at) AS documents_max }}
 CALL () {{ MATCH (n:{L.PASSAGE}) RETURN count(n) AS passages }}
-CALL () {{ MATCH (n:{L.ENTITY}) RETURN count(n) AS entities, max(n.created_at) AS entities_max }}
-CALL () {{ MATCH (n:{L.FACT}) RETURN count(n) AS facts, max(n.created_at) AS facts_max }}
+CALL () {{ MATCH (n:{L.ENTITY}) RETURN count(n) AS entities }}
+CALL () {{ MATCH (n:{L.ENTITY}) RETURN max(n.created_at) AS entities_max }}
+CALL () {{ MATCH (n:{L.FACT}) RETURN count(n) AS facts }}
+CALL () {{ MATCH (n:{L.FACT}) RETURN max(n.created_at) AS facts_max }}
 CALL () {{ MATCH ()-[r:{R.MENTIONS}]->() RETURN count(r) AS mentions }}
 CALL () {{ MATCH ()-[r:{R.STATES}]->() RETURN count(r) AS states }}
 CALL () {{ MATCH ()-[r:{R.SYNONYM}]->() RETURN count(r) AS synonyms }}
